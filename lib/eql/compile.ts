@@ -1,0 +1,382 @@
+import { assertNever, walkExpr, type Compare, type EventFilter, type Expr, type In, type Match, type Query, type Stage } from "./ast.js";
+import { ARITHMETIC, cidrMatcher, lookupFunction } from "./functions.js";
+import { compileLuceneRegex } from "./lucene-regex.js";
+import {
+  fieldGetter, isTrue, scalarCompare, scalarEquals, scalarToString, toNumber,
+  type Event, type Scalar, type Value,
+} from "./values.js";
+import { compileWildcard, hasWildcards, type StringMatcher } from "./wildcard.js";
+
+/** A compiled condition. Never throws: missing fields and bad values make a test false. */
+export type Predicate = (event: Event) => boolean;
+/** A compiled value expression. Never throws; null stands for missing. */
+export type Evaluator = (event: Event) => Value;
+
+export interface CompileOptions {
+  /** Field holding the event category (`event.category`, or a rule's `event_category_override`). */
+  readonly categoryField?: string;
+}
+
+export interface CompiledStage {
+  readonly index: number;
+  /** Category before `where`; null for `any`. */
+  readonly category: string | null;
+  /** The category test and the condition together. */
+  readonly matches: Predicate;
+  /** The condition alone. */
+  readonly condition: Predicate;
+  /** Join keys: the query's shared `by` keys followed by the stage's own. */
+  readonly keys: readonly Evaluator[];
+  readonly keyNames: readonly string[];
+  readonly runs: number;
+  readonly missing: boolean;
+  readonly until: boolean;
+  /** Fields the stage reads (condition and keys), for projections. */
+  readonly fields: readonly string[];
+}
+
+export interface CompiledQuery {
+  readonly kind: Query["kind"];
+  readonly ast: Query;
+  /** One stage for an event query; the terms of a sequence or sample. */
+  readonly stages: readonly CompiledStage[];
+  readonly until: CompiledStage | null;
+  readonly maxspanMs: number | null;
+  readonly pipes: Query["pipes"];
+  readonly categoryField: string;
+  /** Every field the query reads, including the category field. */
+  readonly fields: readonly string[];
+}
+
+export const DEFAULT_CATEGORY_FIELD = "event.category";
+
+/** Compiles a parsed, validated query. Use `compile()` from the package index to go from text. */
+export function compileAst(query: Query, options: CompileOptions = {}): CompiledQuery {
+  const categoryField = options.categoryField ?? DEFAULT_CATEGORY_FIELD;
+  const categoryGetter = fieldGetter(categoryField.split("."));
+  const shared = query.kind === "EventQuery" ? [] : query.by;
+  const mk = (filter: EventFilter, stage: Stage | null, index: number, until: boolean): CompiledStage => {
+    const condition = predicate(filter.condition);
+    const category = filter.category;
+    const matches: Predicate = category === null ? condition : (e) => categoryIs(categoryGetter(e), category) && condition(e);
+    const keyExprs = [...shared, ...(stage?.by ?? [])];
+    const fields = new Set<string>();
+    for (const x of [filter.condition, ...keyExprs]) collectFields(x, fields);
+    return {
+      index, category, matches, condition, until,
+      keys: keyExprs.map(value),
+      keyNames: keyExprs.map(exprName),
+      runs: stage?.runs ?? 1,
+      missing: stage?.missing ?? false,
+      fields: [...fields],
+    };
+  };
+  let stages: CompiledStage[];
+  let until: CompiledStage | null = null;
+  let maxspanMs: number | null = null;
+  switch (query.kind) {
+    case "EventQuery":
+      stages = [mk(query.filter, null, 0, false)];
+      break;
+    case "Sequence":
+      stages = query.stages.map((s, i) => mk(s.filter, s, i, false));
+      until = query.until ? mk(query.until.filter, query.until, stages.length, true) : null;
+      maxspanMs = query.maxspan?.millis ?? null;
+      break;
+    case "Sample":
+      stages = query.stages.map((s, i) => mk(s.filter, s, i, false));
+      break;
+    default:
+      return assertNever(query);
+  }
+  const fields = new Set<string>([categoryField]);
+  for (const s of [...stages, ...(until ? [until] : [])]) for (const f of s.fields) fields.add(f);
+  return { kind: query.kind, ast: query, stages, until, maxspanMs, pipes: query.pipes, categoryField, fields: [...fields] };
+}
+
+function categoryIs(v: Value, category: string): boolean {
+  if (v === category) return true;
+  if (v === null || typeof v !== "object") return false;
+  for (const x of v) if (x === category) return true;
+  return false;
+}
+
+function collectFields(e: Expr, out: Set<string>): void {
+  walkExpr(e, (x) => {
+    if (x.kind === "Field") out.add(x.name);
+  });
+}
+
+function exprName(e: Expr): string {
+  return e.kind === "Field" ? e.name : e.kind;
+}
+
+// ---- predicates --------------------------------------------------------------------------------
+
+export function predicate(e: Expr): Predicate {
+  switch (e.kind) {
+    case "Logical": {
+      const a = predicate(e.left);
+      const b = predicate(e.right);
+      return e.op === "and" ? (x) => a(x) && b(x) : (x) => a(x) || b(x);
+    }
+    case "Not": {
+      const p = predicate(e.operand);
+      return (x) => !p(x);
+    }
+    case "Compare":
+      return comparePredicate(e);
+    case "In":
+      return inPredicate(e);
+    case "Match":
+      return matchPredicate(e);
+    case "Literal": {
+      const t = e.value === true;
+      return () => t;
+    }
+    case "Field":
+    case "Call":
+    case "Arith":
+    case "Negate": {
+      const v = value(e);
+      return (x) => isTrue(v(x));
+    }
+    default:
+      return assertNever(e);
+  }
+}
+
+/** True if some element of `v` satisfies `test`. */
+function any(v: Value, test: (s: Scalar) => boolean): boolean {
+  if (v === null) return false;
+  if (typeof v !== "object") return test(v);
+  for (const s of v) if (test(s)) return true;
+  return false;
+}
+
+function comparePredicate(e: Compare): Predicate {
+  const { op } = e;
+  // `x == null` / `x != null` test presence.
+  if (e.right.kind === "Literal" && e.right.value === null || e.left.kind === "Literal" && e.left.value === null) {
+    const other = value(e.right.kind === "Literal" && e.right.value === null ? e.left : e.right);
+    if (op === "==") return (x) => other(x) === null;
+    if (op === "!=") return (x) => other(x) !== null;
+    return () => false;
+  }
+  if (op === "!=") {
+    const eq = comparePredicate({ ...e, op: "==" });
+    return (x) => !eq(x);
+  }
+  // Fast path: field == "constant".
+  if (op === "==" && e.right.kind === "Literal" && e.left.kind !== "Literal") {
+    const lit = e.right.value as Scalar;
+    const left = value(e.left);
+    return (x) => {
+      const v = left(x);
+      if (v === lit) return true;
+      if (v === null || typeof v === typeof lit) return false;
+      return any(v, (s) => scalarEquals(s, lit));
+    };
+  }
+  const left = value(e.left);
+  const right = value(e.right);
+  const test = orderTest(op);
+  return (x) => {
+    const a = left(x);
+    if (a === null) return false;
+    const b = right(x);
+    if (b === null) return false;
+    return any(a, (sa) => any(b, (sb) => test(sa, sb)));
+  };
+}
+
+function orderTest(op: Exclude<Compare["op"], "!=">): (a: Scalar, b: Scalar) => boolean {
+  switch (op) {
+    case "==": return scalarEquals;
+    case "<": return (a, b) => scalarCompare(a, b) < 0;
+    case "<=": return (a, b) => scalarCompare(a, b) <= 0;
+    case ">": return (a, b) => scalarCompare(a, b) > 0;
+    case ">=": return (a, b) => scalarCompare(a, b) >= 0;
+    default: return assertNever(op);
+  }
+}
+
+const lowerCache = new Map<string, string>();
+/**
+ * Lower-cases with a bounded cache: hundreds of rules test the same short fields
+ * (`process.name`, `host.os.type`) case-insensitively. Long strings are not cached.
+ */
+export function lower(s: string): string {
+  if (s.length > 256) return s.toLowerCase();
+  let r = lowerCache.get(s);
+  if (r === undefined) {
+    r = s.toLowerCase();
+    if (lowerCache.size >= 50_000) lowerCache.clear();
+    lowerCache.set(s, r);
+  }
+  return r;
+}
+
+function inPredicate(e: In): Predicate {
+  const target = value(e.target);
+  const ci = e.caseInsensitive;
+  let test: Predicate;
+  const literals = e.values.every((v) => v.kind === "Literal");
+  if (literals) {
+    const vals = e.values.map((v) => (v as { value: Scalar | null }).value);
+    const hasNull = vals.includes(null);
+    const scalars = vals.filter((v): v is Scalar => v !== null);
+    const strings = new Set(scalars.filter((v) => typeof v === "string").map((v) => (ci ? lower(v as string) : v as string)));
+    const others = scalars.filter((v) => typeof v !== "string");
+    const one = (s: Scalar): boolean => {
+      if (typeof s === "string") {
+        if (strings.has(ci ? lower(s) : s)) return true;
+        for (const o of others) if (scalarEquals(s, o)) return true;
+        return false;
+      }
+      for (const o of scalars) if (scalarEquals(s, ci && typeof o === "string" ? lower(o) : o)) return true;
+      return false;
+    };
+    test = (x) => {
+      const v = target(x);
+      if (v === null) return hasNull;
+      return any(v, one);
+    };
+  } else {
+    const evs = e.values.map(value);
+    test = (x) => {
+      const v = target(x);
+      for (const ev of evs) {
+        const w = ev(x);
+        if (v === null || w === null) {
+          if (v === null && w === null) return true;
+          continue;
+        }
+        if (any(v, (a) => any(w, (b) => (ci && typeof a === "string" && typeof b === "string" ? lower(a) === lower(b) : scalarEquals(a, b))))) return true;
+      }
+      return false;
+    };
+  }
+  return e.negated ? (x) => !test(x) : test;
+}
+
+function matchPredicate(e: Match): Predicate {
+  const target = value(e.target);
+  const ci = e.caseInsensitive;
+  const exact = new Set<string>();
+  const matchers: StringMatcher[] = [];
+  const nonStrings: Scalar[] = [];
+  for (const p of e.patterns) {
+    const pv = p.value;
+    if (pv === null) continue; // rejected by validation
+    if (typeof pv !== "string") {
+      nonStrings.push(pv);
+      continue;
+    }
+    if (e.op === "regex") matchers.push(compileLuceneRegex(pv, ci));
+    else {
+      const pat = ci ? lower(pv) : pv;
+      if (hasWildcards(pat)) matchers.push(compileWildcard(pat));
+      else exact.add(pat);
+    }
+  }
+  const regex = e.op === "regex";
+  const one = (s: Scalar): boolean => {
+    for (const n of nonStrings) if (scalarEquals(s, n)) return true;
+    const str = typeof s === "string" ? s : scalarToString(s);
+    // regex~ folds case inside the regex engine; `:` and `like~` fold here.
+    const folded = ci && !regex ? lower(str) : str;
+    if (exact.has(folded)) return true;
+    for (const m of matchers) if (m(folded)) return true;
+    return false;
+  };
+  return (x) => any(target(x), one);
+}
+
+// ---- values ------------------------------------------------------------------------------------
+
+export function value(e: Expr): Evaluator {
+  switch (e.kind) {
+    case "Literal": {
+      const v = e.value;
+      return () => v;
+    }
+    case "Field":
+      return fieldGetter(e.path);
+    case "Negate": {
+      const inner = value(e.operand);
+      return (x) => mapNumbers(inner(x), (n) => -n);
+    }
+    case "Arith": {
+      const l = value(e.left);
+      const r = value(e.right);
+      const op = ARITHMETIC[e.op];
+      return (x) => {
+        const a = l(x);
+        if (a === null) return null;
+        const b = r(x);
+        if (b === null || typeof b === "object") return null;
+        const y = toNumber(b);
+        if (Number.isNaN(y)) return null;
+        return mapNumbers(a, (n) => op(n, y));
+      };
+    }
+    case "Call":
+      return callValue(e);
+    case "Logical":
+    case "Not":
+    case "Compare":
+    case "In":
+    case "Match": {
+      const p = predicate(e);
+      return (x) => p(x);
+    }
+    default:
+      return assertNever(e);
+  }
+}
+
+function mapNumbers(v: Value, f: (n: number) => number | null): Value {
+  const g = (s: Scalar): number | null => {
+    const n = toNumber(s);
+    if (Number.isNaN(n)) return null;
+    const r = f(n);
+    return r === null || !Number.isFinite(r) ? null : r;
+  };
+  if (v === null) return null;
+  if (typeof v !== "object") return g(v);
+  const out: number[] = [];
+  for (const s of v) {
+    const r = g(s);
+    if (r !== null) out.push(r);
+  }
+  return out.length === 0 ? null : out.length === 1 ? out[0]! : out;
+}
+
+function callValue(e: Extract<Expr, { kind: "Call" }>): Evaluator {
+  const spec = lookupFunction(e.name);
+  if (!spec) return () => null; // rejected by validation
+  const args = e.args.map(value);
+  if (spec.name === "cidrMatch" && e.args.slice(1).every((a) => a.kind === "Literal" && typeof a.value === "string")) {
+    const m = cidrMatcher(e.args.slice(1).map((a) => (a as { value: string }).value));
+    if (typeof m !== "function") return () => null;
+    const ip = args[0]!;
+    return (x) => {
+      const v = ip(x);
+      if (v === null) return null;
+      if (typeof v !== "object") return m(scalarToString(v));
+      return v.some((s) => m(scalarToString(s)));
+    };
+  }
+  const ci = e.caseInsensitive;
+  const apply = spec.apply;
+  if (args.length === 1) {
+    const a0 = args[0]!;
+    return (x) => apply([a0(x)], ci);
+  }
+  if (args.length === 2) {
+    const [a0, a1] = args as [Evaluator, Evaluator];
+    return (x) => apply([a0(x), a1(x)], ci);
+  }
+  return (x) => apply(args.map((a) => a(x)), ci);
+}

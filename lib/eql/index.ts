@@ -1,0 +1,48 @@
+import type { Query } from "./ast.js";
+import { compileAst, type CompileOptions, type CompiledQuery } from "./compile.js";
+import { EqlSyntaxError, type EqlQueryError } from "./errors.js";
+import { parseQuery } from "./parser.js";
+import { validateQuery } from "./validate.js";
+
+export type {
+  Arith, ArithOp, Call, Compare, CompareOp, Duration, EventFilter, EventQuery, Expr, FieldRef, In, Literal,
+  LiteralValue, Logical, Match, MatchOp, Negate, Not, Pipe, Query, SampleQuery, SequenceQuery, Span, Stage, TimeUnit,
+} from "./ast.js";
+export { stagesOf, walkExpr } from "./ast.js";
+export { EqlSyntaxError, EqlValidationError, lineCol, snippet, type EqlQueryError } from "./errors.js";
+export { FUNCTION_NAMES } from "./functions.js";
+export { compileLuceneRegex, luceneToRe2, LuceneRegexError } from "./lucene-regex.js";
+export { compileWildcard } from "./wildcard.js";
+export { fieldGetter, isTrue, scalarCompare, scalarEquals, type Event, type Scalar, type Value } from "./values.js";
+export {
+  DEFAULT_CATEGORY_FIELD, type CompileOptions, type CompiledQuery, type CompiledStage, type Evaluator, type Predicate,
+} from "./compile.js";
+export { MAX_RUNS } from "./validate.js";
+export { printQuery, printExpr } from "./print.js";
+
+export type ParseResult = { success: true; data: Query } | { success: false; errors: EqlQueryError[] };
+export type CompileResult = { success: true; data: CompiledQuery } | { success: false; errors: EqlQueryError[] };
+
+/** Parses and validates an EQL query. Never throws for bad input: errors come back in the result. */
+export function parse(source: string): ParseResult {
+  let query: Query;
+  try {
+    query = parseQuery(source);
+  } catch (err) {
+    if (err instanceof EqlSyntaxError) return { success: false, errors: [err] };
+    if (err instanceof RangeError) {
+      // Stack exhaustion on pathological input is reported like any syntax error.
+      return { success: false, errors: [new EqlSyntaxError("query too deeply nested", source, { start: 0, end: 1 })] };
+    }
+    throw err;
+  }
+  const errors = validateQuery(query, source);
+  return errors.length > 0 ? { success: false, errors } : { success: true, data: query };
+}
+
+/** Parses, validates and compiles an EQL query into predicates. */
+export function compile(source: string, options: CompileOptions = {}): CompileResult {
+  const parsed = parse(source);
+  if (!parsed.success) return parsed;
+  return { success: true, data: compileAst(parsed.data, options) };
+}
