@@ -13,6 +13,8 @@ export type LiteralValue = string | number | boolean | null;
 export interface Literal {
   readonly kind: "Literal";
   readonly value: LiteralValue;
+  /** A number written with a decimal point or exponent (`4.0`): arithmetic on it is floating point. */
+  readonly decimal?: boolean;
   readonly span: Span;
 }
 

@@ -1,4 +1,4 @@
-import { assertNever, walkExpr, type Compare, type EventFilter, type Expr, type In, type Match, type Query, type Stage } from "./ast.js";
+import { assertNever, walkExpr, type ArithOp, type Compare, type EventFilter, type Expr, type In, type Match, type Query, type Stage } from "./ast.js";
 import { ARITHMETIC, cidrMatcher, lookupFunction } from "./functions.js";
 import { compileLuceneRegex } from "./lucene-regex.js";
 import {
@@ -307,33 +307,90 @@ export function value(e: Expr): Evaluator {
       const inner = value(e.operand);
       return (x) => mapNumbers(inner(x), (n) => -n);
     }
-    case "Arith": {
+    case "Arith":
+      return arithValue(e.op, e.left, e.right);
+    case "Call": {
+      // The arithmetic functions are the operators under another name.
+      const op = ARITH_FUNCTIONS[e.name.toLowerCase()];
+      if (op && e.args.length === 2) return arithValue(op, e.args[0]!, e.args[1]!);
+      return callValue(e);
+    }
+    // In a value context a comparison on a missing value is null, not false (Elasticsearch:
+    // `null == (exit_code > -1)` holds where exit_code is missing); at the top of a condition the
+    // predicate form applies and null is false.
+    case "Compare": {
+      const isNullTest = (e.left.kind === "Literal" && e.left.value === null) || (e.right.kind === "Literal" && e.right.value === null);
+      const p = predicate(e);
+      if (isNullTest) return (x) => p(x);
       const l = value(e.left);
       const r = value(e.right);
-      const op = ARITHMETIC[e.op];
-      return (x) => {
-        const a = l(x);
-        if (a === null) return null;
-        const b = r(x);
-        if (b === null || typeof b === "object") return null;
-        const y = toNumber(b);
-        if (Number.isNaN(y)) return null;
-        return mapNumbers(a, (n) => op(n, y));
-      };
+      return (x) => (l(x) === null || r(x) === null ? null : p(x));
     }
-    case "Call":
-      return callValue(e);
-    case "Logical":
-    case "Not":
-    case "Compare":
     case "In":
     case "Match": {
+      const t = value(e.target);
       const p = predicate(e);
-      return (x) => p(x);
+      return (x) => (t(x) === null ? null : p(x));
+    }
+    case "Not": {
+      const inner = value(e.operand);
+      return (x) => {
+        const v = inner(x);
+        return v === null ? null : !isTrue(v);
+      };
+    }
+    case "Logical": {
+      const l = value(e.left);
+      const r = value(e.right);
+      const and = e.op === "and";
+      return (x) => {
+        const a = l(x);
+        const b = r(x);
+        const ta = a === null ? null : isTrue(a);
+        const tb = b === null ? null : isTrue(b);
+        if (and) return ta === false || tb === false ? false : ta === null || tb === null ? null : true;
+        return ta === true || tb === true ? true : ta === null || tb === null ? null : false;
+      };
     }
     default:
       return assertNever(e);
   }
+}
+
+const ARITH_FUNCTIONS: Readonly<Record<string, ArithOp>> = {
+  add: "+", subtract: "-", multiply: "*", divide: "/", modulo: "%",
+};
+
+/** Statically floating point: a decimal literal, or arithmetic on one. */
+function isDecimal(e: Expr): boolean {
+  switch (e.kind) {
+    case "Literal":
+      return e.decimal === true;
+    case "Negate":
+      return isDecimal(e.operand);
+    case "Arith":
+      return isDecimal(e.left) || isDecimal(e.right);
+    case "Call":
+      return e.name.toLowerCase() in ARITH_FUNCTIONS && e.args.some(isDecimal);
+    default:
+      return false;
+  }
+}
+
+function arithValue(opName: ArithOp, left: Expr, right: Expr): Evaluator {
+  const l = value(left);
+  const r = value(right);
+  const float = isDecimal(left) || isDecimal(right);
+  const op = opName === "/" && float ? (a: number, b: number) => (b === 0 ? null : a / b) : ARITHMETIC[opName];
+  return (x) => {
+    const a = l(x);
+    if (a === null) return null;
+    const b = r(x);
+    if (b === null || typeof b === "object") return null;
+    const y = toNumber(b);
+    if (Number.isNaN(y)) return null;
+    return mapNumbers(a, (n) => op(n, y));
+  };
 }
 
 function mapNumbers(v: Value, f: (n: number) => number | null): Value {

@@ -9,6 +9,8 @@ export interface Token {
   readonly text: string;
   /** Unescaped string value or numeric value. */
   readonly value?: string | number;
+  /** For numbers: written with a decimal point or exponent. */
+  readonly decimal?: boolean;
   /** For identifiers: written as `name~` (the case-insensitive variant of a function). */
   readonly tilde?: boolean;
   readonly start: number;
@@ -138,7 +140,7 @@ export function tokenize(source: string): Token[] {
       const text = source.slice(start, j);
       const value = Number(text);
       if (!Number.isFinite(value)) fail(`number [${text}] is out of range`, { start, end: j });
-      tokens.push({ kind: "number", text, value, start, end: j });
+      tokens.push({ kind: "number", text, value, decimal: /[.eE]/.test(text), start, end: j });
       i = j;
       continue;
     }

@@ -312,7 +312,7 @@ class Parser {
       const span = this.span(t.start);
       if (t.text === "+") return operand;
       if (operand.kind === "Literal" && typeof operand.value === "number") {
-        return { kind: "Literal", value: -operand.value, span };
+        return { kind: "Literal", value: -operand.value, ...(operand.decimal ? { decimal: true } : {}), span };
       }
       return { kind: "Negate", operand, span };
     }
@@ -368,7 +368,7 @@ class Parser {
     if (v.kind === "string" || v.kind === "number") {
       this.next();
       const value = v.kind === "number" ? (neg ? -(v.value as number) : (v.value as number)) : (v.value as string);
-      return { kind: "Literal", value, span: this.span(t.start) };
+      return { kind: "Literal", value, ...(v.decimal ? { decimal: true } : {}), span: this.span(t.start) };
     }
     if (v.kind === "keyword" && (v.text === "true" || v.text === "false" || v.text === "null")) {
       this.next();
@@ -393,7 +393,7 @@ class Parser {
         return { kind: "Literal", value: t.value as string, span: this.span(t.start) };
       case "number":
         this.next();
-        return { kind: "Literal", value: t.value as number, span: this.span(t.start) };
+        return { kind: "Literal", value: t.value as number, ...(t.decimal ? { decimal: true } : {}), span: this.span(t.start) };
       case "keyword":
         if (t.text === "true" || t.text === "false") {
           this.next();

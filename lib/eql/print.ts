@@ -7,7 +7,9 @@ import { assertNever, type EventFilter, type Expr, type Query, type Stage } from
 export function printExpr(e: Expr): string {
   switch (e.kind) {
     case "Literal":
-      return printLiteral(e.value);
+      return e.decimal && typeof e.value === "number" && Number.isInteger(e.value)
+        ? printLiteral(e.value).replace(/(\d+)/, "$1.0")
+        : printLiteral(e.value);
     case "Field":
       return (e.optional ? "?" : "") + e.path.map(printSegment).join(".");
     case "Not":
