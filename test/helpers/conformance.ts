@@ -32,3 +32,12 @@ export function readTestData(): Record<string, unknown>[] {
     "@timestamp": Number(BigInt(e.timestamp as number) / 10000n - 11644473600000n),
   }));
 }
+
+/** A `.data` file: a JSON array, possibly with `//` comment lines. */
+export function readDataFile(name: string): Record<string, unknown>[] {
+  const text = readFileSync(CONFORMANCE_DIR + "data/" + name, "utf8")
+    .split("\n")
+    .filter((l) => !/^\s*\/\//.test(l))
+    .join("\n");
+  return JSON.parse(text) as Record<string, unknown>[];
+}
