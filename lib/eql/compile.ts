@@ -28,6 +28,8 @@ export interface CompiledStage {
   /** Join keys: the query's shared `by` keys followed by the stage's own. */
   readonly keys: readonly Evaluator[];
   readonly keyNames: readonly string[];
+  /** Per key: written `?field`, so a missing value is a null key rather than no match. */
+  readonly keyOptional: readonly boolean[];
   readonly runs: number;
   readonly missing: boolean;
   readonly until: boolean;
@@ -66,6 +68,7 @@ export function compileAst(query: Query, options: CompileOptions = {}): Compiled
       index, category, matches, condition, until,
       keys: keyExprs.map(value),
       keyNames: keyExprs.map(exprName),
+      keyOptional: keyExprs.map((k) => k.kind === "Field" && k.optional),
       runs: stage?.runs ?? 1,
       missing: stage?.missing ?? false,
       fields: [...fields],
@@ -167,6 +170,17 @@ function comparePredicate(e: Compare): Predicate {
     const eq = comparePredicate({ ...e, op: "==" });
     return (x) => !eq(x);
   }
+  // With an optional field (`?x == ?y`) equality is null-safe: two missing values are equal.
+  if (op === "==" && (isOptionalField(e.left) || isOptionalField(e.right))) {
+    const l = value(e.left);
+    const r = value(e.right);
+    return (x) => {
+      const a = l(x);
+      const b = r(x);
+      if (a === null || b === null) return a === null && b === null;
+      return any(a, (sa) => any(b, (sb) => scalarEquals(sa, sb)));
+    };
+  }
   // Fast path: field == "constant".
   if (op === "==" && e.right.kind === "Literal" && e.left.kind !== "Literal") {
     const lit = e.right.value as Scalar;
@@ -188,6 +202,10 @@ function comparePredicate(e: Compare): Predicate {
     if (b === null) return false;
     return any(a, (sa) => any(b, (sb) => test(sa, sb)));
   };
+}
+
+function isOptionalField(e: Expr): boolean {
+  return e.kind === "Field" && e.optional;
 }
 
 function orderTest(op: Exclude<Compare["op"], "!=">): (a: Scalar, b: Scalar) => boolean {

@@ -95,7 +95,7 @@ function evaluateSequence(query: CompiledQuery, events: readonly Event[], option
     let byKey: Map<string, { tuple: KeyValue[]; stages: number[]; until: boolean }> | undefined;
     const add = (stage: CompiledStage, expandedIndex: number | null) => {
       if (!stage.matches(e)) return;
-      const kt = keyTuples(stage.keys, e);
+      const kt = keyTuples(stage, e);
       if (!kt.success) {
         tooMany.add(index);
         return;
@@ -147,7 +147,7 @@ function evaluateSample(query: CompiledQuery, events: readonly Event[], options:
   events.forEach((e, index) => {
     query.stages.forEach((stage, si) => {
       if (!stage.matches(e)) return;
-      const kt = keyTuples(stage.keys, e);
+      const kt = keyTuples(stage, e);
       if (!kt.success) {
         skipped.push({ index, reason: kt.reason });
         return;

@@ -11,20 +11,30 @@ export type KeyTuplesResult =
   | { success: true; tuples: KeyValue[][] }
   | { success: false; reason: "too_many_join_keys"; count: number };
 
+export interface JoinKeys {
+  readonly keys: readonly Evaluator[];
+  /** `?field` keys: a missing value is a null key. A missing non-optional key means no tuple. */
+  readonly keyOptional: readonly boolean[];
+}
+
 /**
  * Join-key tuples of an event for one stage. Values are normalised so that sources agree: numbers,
  * strings and booleans compare by their string form (`user.id` is a number on Linux and a
- * string on Windows) and IP addresses by their canonical form. A missing key is null (it joins
- * other nulls, as Elasticsearch's optional keys do). A multi-valued key gives one tuple per
+ * string on Windows) and IP addresses by their canonical form. As in Elasticsearch, an event
+ * whose non-optional key is missing (or only nulls) takes no part; a missing optional (`?field`)
+ * key is null and joins other nulls. A multi-valued key gives one tuple per distinct non-null
  * element: the cartesian product over all key fields, capped at MAX_KEY_TUPLES.
  */
-export function keyTuples(keys: readonly Evaluator[], event: Event): KeyTuplesResult {
+export function keyTuples(join: JoinKeys, event: Event): KeyTuplesResult {
   let tuples: KeyValue[][] = [[]];
-  for (const key of keys) {
-    const v = key(event);
+  for (let i = 0; i < join.keys.length; i++) {
+    const v = join.keys[i]!(event);
     const values: KeyValue[] =
-      v === null ? [null] : typeof v === "object" ? unique(v.map(normaliseKey)) : [normaliseKey(v)];
-    if (values.length === 0) values.push(null);
+      v === null ? [] : typeof v === "object" ? unique(v.map(normaliseKey)) : [normaliseKey(v)];
+    if (values.length === 0) {
+      if (!join.keyOptional[i]) return { success: true, tuples: [] };
+      values.push(null);
+    }
     const count = tuples.length * values.length;
     if (count > MAX_KEY_TUPLES) return { success: false, reason: "too_many_join_keys", count };
     const next: KeyValue[][] = [];
