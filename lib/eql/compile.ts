@@ -1,6 +1,7 @@
 import { assertNever, walkExpr, type ArithOp, type Compare, type EventFilter, type Expr, type In, type Match, type Query, type Stage } from "./ast.js";
 import { ARITHMETIC, cidrMatcher, lookupFunction } from "./functions.js";
 import { compileLuceneRegex } from "./lucene-regex.js";
+import { compareVersions, type Mappings } from "./mapping.js";
 import {
   fieldGetter, isTrue, scalarCompare, scalarEquals, scalarToString, toNumber,
   type Event, type Scalar, type Value,
@@ -15,7 +16,16 @@ export type Evaluator = (event: Event) => Value;
 export interface CompileOptions {
   /** Field holding the event category (`event.category`, or a rule's `event_category_override`). */
   readonly categoryField?: string;
+  /** Optional Elasticsearch field mappings (`null_value`, `version` type); see mapping.ts. */
+  readonly mappings?: Mappings;
 }
+
+/** What compilation needs besides the AST. */
+interface Ctx {
+  readonly mappings: Mappings;
+}
+
+const NO_MAPPINGS: Ctx = { mappings: new Map() };
 
 export interface CompiledStage {
   readonly index: number;
@@ -56,9 +66,10 @@ export const DEFAULT_CATEGORY_FIELD = "event.category";
 export function compileAst(query: Query, options: CompileOptions = {}): CompiledQuery {
   const categoryField = options.categoryField ?? DEFAULT_CATEGORY_FIELD;
   const categoryGetter = fieldGetter(categoryField.split("."));
+  const ctx: Ctx = { mappings: options.mappings ?? new Map() };
   const shared = query.kind === "EventQuery" ? [] : query.by;
   const mk = (filter: EventFilter, stage: Stage | null, index: number, until: boolean): CompiledStage => {
-    const condition = predicate(filter.condition);
+    const condition = predicate(filter.condition, ctx);
     const category = filter.category;
     const matches: Predicate = category === null ? condition : (e) => categoryIs(categoryGetter(e), category) && condition(e);
     const keyExprs = [...shared, ...(stage?.by ?? [])];
@@ -66,7 +77,7 @@ export function compileAst(query: Query, options: CompileOptions = {}): Compiled
     for (const x of [filter.condition, ...keyExprs]) collectFields(x, fields);
     return {
       index, category, matches, condition, until,
-      keys: keyExprs.map(value),
+      keys: keyExprs.map((v) => value(v, ctx)),
       keyNames: keyExprs.map(exprName),
       keyOptional: keyExprs.map((k) => k.kind === "Field" && k.optional),
       runs: stage?.runs ?? 1,
@@ -116,23 +127,23 @@ function exprName(e: Expr): string {
 
 // ---- predicates --------------------------------------------------------------------------------
 
-export function predicate(e: Expr): Predicate {
+export function predicate(e: Expr, ctx: Ctx = NO_MAPPINGS): Predicate {
   switch (e.kind) {
     case "Logical": {
-      const a = predicate(e.left);
-      const b = predicate(e.right);
+      const a = predicate(e.left, ctx);
+      const b = predicate(e.right, ctx);
       return e.op === "and" ? (x) => a(x) && b(x) : (x) => a(x) || b(x);
     }
     case "Not": {
-      const p = predicate(e.operand);
+      const p = predicate(e.operand, ctx);
       return (x) => !p(x);
     }
     case "Compare":
-      return comparePredicate(e);
+      return comparePredicate(e, ctx);
     case "In":
-      return inPredicate(e);
+      return inPredicate(e, ctx);
     case "Match":
-      return matchPredicate(e);
+      return matchPredicate(e, ctx);
     case "Literal": {
       const t = e.value === true;
       return () => t;
@@ -141,7 +152,7 @@ export function predicate(e: Expr): Predicate {
     case "Call":
     case "Arith":
     case "Negate": {
-      const v = value(e);
+      const v = value(e, ctx);
       return (x) => isTrue(v(x));
     }
     default:
@@ -157,23 +168,23 @@ function any(v: Value, test: (s: Scalar) => boolean): boolean {
   return false;
 }
 
-function comparePredicate(e: Compare): Predicate {
+function comparePredicate(e: Compare, ctx: Ctx): Predicate {
   const { op } = e;
   // `x == null` / `x != null` test presence.
   if (e.right.kind === "Literal" && e.right.value === null || e.left.kind === "Literal" && e.left.value === null) {
-    const other = value(e.right.kind === "Literal" && e.right.value === null ? e.left : e.right);
+    const other = value(e.right.kind === "Literal" && e.right.value === null ? e.left : e.right, ctx);
     if (op === "==") return (x) => other(x) === null;
     if (op === "!=") return (x) => other(x) !== null;
     return () => false;
   }
   if (op === "!=") {
-    const eq = comparePredicate({ ...e, op: "==" });
+    const eq = comparePredicate({ ...e, op: "==" }, ctx);
     return (x) => !eq(x);
   }
   // With an optional field (`?x == ?y`) equality is null-safe: two missing values are equal.
   if (op === "==" && (isOptionalField(e.left) || isOptionalField(e.right))) {
-    const l = value(e.left);
-    const r = value(e.right);
+    const l = value(e.left, ctx);
+    const r = value(e.right, ctx);
     return (x) => {
       const a = l(x);
       const b = r(x);
@@ -181,10 +192,23 @@ function comparePredicate(e: Compare): Predicate {
       return any(a, (sa) => any(b, (sb) => scalarEquals(sa, sb)));
     };
   }
+  // A `version` field compares by version precedence, not as text.
+  const versionSide = isVersionField(e.left, ctx) || isVersionField(e.right, ctx);
+  if (versionSide) {
+    const l = value(e.left, ctx);
+    const r = value(e.right, ctx);
+    const test = versionTest(op);
+    return (x) => {
+      const a = l(x);
+      const b = r(x);
+      if (a === null || b === null) return false;
+      return any(a, (sa) => any(b, (sb) => test(compareVersions(scalarToString(sa), scalarToString(sb)))));
+    };
+  }
   // Fast path: field == "constant".
   if (op === "==" && e.right.kind === "Literal" && e.left.kind !== "Literal") {
     const lit = e.right.value as Scalar;
-    const left = value(e.left);
+    const left = value(e.left, ctx);
     return (x) => {
       const v = left(x);
       if (v === lit) return true;
@@ -192,8 +216,8 @@ function comparePredicate(e: Compare): Predicate {
       return any(v, (s) => scalarEquals(s, lit));
     };
   }
-  const left = value(e.left);
-  const right = value(e.right);
+  const left = value(e.left, ctx);
+  const right = value(e.right, ctx);
   const test = orderTest(op);
   return (x) => {
     const a = left(x);
@@ -202,6 +226,21 @@ function comparePredicate(e: Compare): Predicate {
     if (b === null) return false;
     return any(a, (sa) => any(b, (sb) => test(sa, sb)));
   };
+}
+
+function isVersionField(e: Expr, ctx: Ctx): boolean {
+  return e.kind === "Field" && ctx.mappings.get(e.name)?.type === "version";
+}
+
+function versionTest(op: Exclude<Compare["op"], "!=">): (c: number) => boolean {
+  switch (op) {
+    case "==": return (c) => c === 0;
+    case "<": return (c) => c < 0;
+    case "<=": return (c) => c <= 0;
+    case ">": return (c) => c > 0;
+    case ">=": return (c) => c >= 0;
+    default: return assertNever(op);
+  }
 }
 
 function isOptionalField(e: Expr): boolean {
@@ -235,8 +274,8 @@ export function lower(s: string): string {
   return r;
 }
 
-function inPredicate(e: In): Predicate {
-  const target = value(e.target);
+function inPredicate(e: In, ctx: Ctx): Predicate {
+  const target = value(e.target, ctx);
   const ci = e.caseInsensitive;
   let test: Predicate;
   const literals = e.values.every((v) => v.kind === "Literal");
@@ -261,7 +300,7 @@ function inPredicate(e: In): Predicate {
       return any(v, one);
     };
   } else {
-    const evs = e.values.map(value);
+    const evs = e.values.map((v) => value(v, ctx));
     test = (x) => {
       const v = target(x);
       for (const ev of evs) {
@@ -278,8 +317,8 @@ function inPredicate(e: In): Predicate {
   return e.negated ? (x) => !test(x) : test;
 }
 
-function matchPredicate(e: Match): Predicate {
-  const target = value(e.target);
+function matchPredicate(e: Match, ctx: Ctx): Predicate {
+  const target = value(e.target, ctx);
   const ci = e.caseInsensitive;
   const exact = new Set<string>();
   const matchers: StringMatcher[] = [];
@@ -313,53 +352,55 @@ function matchPredicate(e: Match): Predicate {
 
 // ---- values ------------------------------------------------------------------------------------
 
-export function value(e: Expr): Evaluator {
+export function value(e: Expr, ctx: Ctx = NO_MAPPINGS): Evaluator {
   switch (e.kind) {
     case "Literal": {
       const v = e.value;
       return () => v;
     }
-    case "Field":
-      return fieldGetter(e.path);
+    case "Field": {
+      const nullValue = ctx.mappings.get(e.name)?.nullValue;
+      return fieldGetter(e.path, nullValue === undefined ? {} : { nullValue });
+    }
     case "Negate": {
-      const inner = value(e.operand);
+      const inner = value(e.operand, ctx);
       return (x) => mapNumbers(inner(x), (n) => -n);
     }
     case "Arith":
-      return arithValue(e.op, e.left, e.right);
+      return arithValue(e.op, e.left, e.right, ctx);
     case "Call": {
       // The arithmetic functions are the operators under another name.
       const op = ARITH_FUNCTIONS[e.name.toLowerCase()];
-      if (op && e.args.length === 2) return arithValue(op, e.args[0]!, e.args[1]!);
-      return callValue(e);
+      if (op && e.args.length === 2) return arithValue(op, e.args[0]!, e.args[1]!, ctx);
+      return callValue(e, ctx);
     }
     // In a value context a comparison on a missing value is null, not false (Elasticsearch:
     // `null == (exit_code > -1)` holds where exit_code is missing); at the top of a condition the
     // predicate form applies and null is false.
     case "Compare": {
       const isNullTest = (e.left.kind === "Literal" && e.left.value === null) || (e.right.kind === "Literal" && e.right.value === null);
-      const p = predicate(e);
+      const p = predicate(e, ctx);
       if (isNullTest) return (x) => p(x);
-      const l = value(e.left);
-      const r = value(e.right);
+      const l = value(e.left, ctx);
+      const r = value(e.right, ctx);
       return (x) => (l(x) === null || r(x) === null ? null : p(x));
     }
     case "In":
     case "Match": {
-      const t = value(e.target);
-      const p = predicate(e);
+      const t = value(e.target, ctx);
+      const p = predicate(e, ctx);
       return (x) => (t(x) === null ? null : p(x));
     }
     case "Not": {
-      const inner = value(e.operand);
+      const inner = value(e.operand, ctx);
       return (x) => {
         const v = inner(x);
         return v === null ? null : !isTrue(v);
       };
     }
     case "Logical": {
-      const l = value(e.left);
-      const r = value(e.right);
+      const l = value(e.left, ctx);
+      const r = value(e.right, ctx);
       const and = e.op === "and";
       return (x) => {
         const a = l(x);
@@ -395,9 +436,9 @@ function isDecimal(e: Expr): boolean {
   }
 }
 
-function arithValue(opName: ArithOp, left: Expr, right: Expr): Evaluator {
-  const l = value(left);
-  const r = value(right);
+function arithValue(opName: ArithOp, left: Expr, right: Expr, ctx: Ctx): Evaluator {
+  const l = value(left, ctx);
+  const r = value(right, ctx);
   const float = isDecimal(left) || isDecimal(right);
   const op = opName === "/" && float ? (a: number, b: number) => (b === 0 ? null : a / b) : ARITHMETIC[opName];
   return (x) => {
@@ -428,10 +469,10 @@ function mapNumbers(v: Value, f: (n: number) => number | null): Value {
   return out.length === 0 ? null : out.length === 1 ? out[0]! : out;
 }
 
-function callValue(e: Extract<Expr, { kind: "Call" }>): Evaluator {
+function callValue(e: Extract<Expr, { kind: "Call" }>, ctx: Ctx): Evaluator {
   const spec = lookupFunction(e.name);
   if (!spec) return () => null; // rejected by validation
-  const args = e.args.map(value);
+  const args = e.args.map((v) => value(v, ctx));
   if (spec.name === "cidrMatch" && e.args.slice(1).every((a) => a.kind === "Literal" && typeof a.value === "string")) {
     const m = cidrMatcher(e.args.slice(1).map((a) => (a as { value: string }).value));
     if (typeof m !== "function") return () => null;

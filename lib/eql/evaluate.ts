@@ -162,22 +162,36 @@ function evaluateSample(query: CompiledQuery, events: readonly Event[], options:
   });
   const keys = [...byKey.values()].sort((a, b) => compareTuples(a.tuple, b.tuple));
   const results: EvaluationResult[] = [];
+  // As Elasticsearch: per key, at most (stages x samples) candidates per stage, then the first
+  // combinations of distinct events, one per stage, in depth-first order.
+  const perStage = query.stages.length * perSample;
   for (const { tuple, stages } of keys) {
-    const used = stages.map(() => new Set<number>());
-    for (let n = 0; n < perSample; n++) {
-      const sample: number[] = [];
-      for (let si = 0; si < stages.length; si++) {
-        // One event per stage, not already in this sample and not used for this stage before.
-        const pick = stages[si]!.find((i) => !sample.includes(i) && !used[si]!.has(i));
-        if (pick === undefined) break;
-        sample.push(pick);
-      }
-      if (sample.length < stages.length) break;
-      sample.forEach((i, si) => used[si]!.add(i));
+    const lists = stages.map((l) => l.slice(0, perStage));
+    for (const sample of combinations(lists, perSample)) {
       results.push({ kind: "sample", joinKeys: tuple, events: sample.map((i) => events[i]!) });
     }
   }
   return { results: applyPipes(query, results, options.size), skipped };
+}
+
+/** The first `max` combinations picking one distinct item from each list, depth first. */
+function combinations(lists: readonly (readonly number[])[], max: number): number[][] {
+  const out: number[][] = [];
+  if (lists.some((l) => l.length === 0)) return out;
+  const partial: number[] = [];
+  const walk = (depth: number): boolean => {
+    for (const item of lists[depth]!) {
+      if (partial.includes(item)) continue;
+      partial.push(item);
+      if (depth === lists.length - 1) out.push([...partial]);
+      else if (walk(depth + 1)) return true;
+      partial.pop();
+      if (out.length >= max) return true;
+    }
+    return false;
+  };
+  walk(0);
+  return out;
 }
 
 function compareTuples(a: readonly KeyValue[], b: readonly KeyValue[]): number {

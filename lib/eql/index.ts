@@ -51,3 +51,4 @@ export { SequenceMachine, type CompletedSequence, type Member, type SequenceSpec
 export { compareOrdinals, canonicalJson, eventIdentity, ordinalReader, DEFAULT_TIMESTAMP_FIELD, type Ordinal, type OrderingOptions } from "./ordering.js";
 export { keyTuples, normaliseKey, tupleKey, MAX_KEY_TUPLES, type KeyValue } from "./join-keys.js";
 export { parseTimestamp, formatTimestamp } from "./timestamp.js";
+export { compareVersions, mappingsFromElasticsearch, type FieldMapping, type Mappings } from "./mapping.js";

@@ -19,7 +19,8 @@ const UNSAFE_SEGMENTS = new Set(Object.getOwnPropertyNames(Object.prototype));
  * of these all resolve. Only own properties are read, so `__proto__` or `constructor` in a path or
  * an event can never reach Object.prototype.
  */
-export function fieldGetter(path: readonly string[]): FieldGetter {
+export function fieldGetter(path: readonly string[], options: { nullValue?: Scalar } = {}): FieldGetter {
+  const nullValue = options.nullValue;
   const n = path.length;
   // joined[i][j] = path[i..j] joined by ".", precomputed so lookups never build strings.
   const joined: string[][] = [];
@@ -34,7 +35,7 @@ export function fieldGetter(path: readonly string[]): FieldGetter {
   }
   const slow: FieldGetter = (event) => {
     const out: Scalar[] = [];
-    resolve(event, joined, 0, n, out);
+    resolve(event, joined, 0, n, out, nullValue);
     return out.length === 0 ? null : out.length === 1 ? out[0]! : out;
   };
   if (path.some((p) => UNSAFE_SEGMENTS.has(p))) return slow;
@@ -75,27 +76,31 @@ export function fieldGetter(path: readonly string[]): FieldGetter {
   return slow;
 }
 
-function resolve(node: unknown, joined: string[][], i: number, n: number, out: Scalar[]): void {
+function resolve(node: unknown, joined: string[][], i: number, n: number, out: Scalar[], nullValue: Scalar | undefined): void {
   if (i === n) {
-    collect(node, out, 0);
+    collect(node, out, 0, nullValue);
     return;
   }
   if (node === null || typeof node !== "object") return;
   if (Array.isArray(node)) {
-    for (const el of node) resolve(el, joined, i, n, out);
+    for (const el of node) resolve(el, joined, i, n, out, nullValue);
     return;
   }
   const row = joined[i]!;
   for (let j = i; j < n; j++) {
     const key = row[j]!;
-    if (Object.hasOwn(node, key)) resolve((node as Record<string, unknown>)[key], joined, j + 1, n, out);
+    if (Object.hasOwn(node, key)) resolve((node as Record<string, unknown>)[key], joined, j + 1, n, out, nullValue);
   }
 }
 
-/** Scalars of a leaf value; nulls and objects inside arrays are skipped, nested arrays flattened. */
-function collect(v: unknown, out: Scalar[], depth: number): void {
+/**
+ * Scalars of a leaf value; nested arrays are flattened, objects skipped, and explicit nulls skipped
+ * or, with a mapping's `null_value`, replaced by it.
+ */
+function collect(v: unknown, out: Scalar[], depth: number, nullValue: Scalar | undefined): void {
   if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out.push(v);
-  else if (Array.isArray(v) && depth < 32) for (const x of v) collect(x, out, depth + 1);
+  else if (v === null && nullValue !== undefined) out.push(nullValue);
+  else if (Array.isArray(v) && depth < 32) for (const x of v) collect(x, out, depth + 1, nullValue);
 }
 
 export function isNull(v: Value): v is null {

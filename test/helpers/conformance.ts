@@ -41,3 +41,8 @@ export function readDataFile(name: string): Record<string, unknown>[] {
     .join("\n");
   return JSON.parse(text) as Record<string, unknown>[];
 }
+
+/** A `.mapping` file: an Elasticsearch mapping as JSON. */
+export function readMapping(name: string): unknown {
+  return JSON.parse(readFileSync(CONFORMANCE_DIR + "data/" + name, "utf8"));
+}
