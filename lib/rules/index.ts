@@ -1,0 +1,20 @@
+/** Public API of lib/rules: rule TOML loading, the rule model, and compiling a rule's EQL query. */
+export {
+  ALERT_SUPPRESSION_UNITS, AlertSuppressionSchema, EqlRuleSchema, EsqlRuleSchema, InvestigateProviderSchema,
+  InvestigateTransformSchema, InvestigationFieldsSchema, isDeprecated, isEqlRule, MachineLearningRuleSchema, MATURITIES,
+  NewTermsRuleSchema, NewTermsSchema, OsqueryTransformSchema, QueryRuleSchema, RULE_TYPES, RuleDocumentSchema,
+  RuleMetadataSchema, RuleSchema, RuleTransformSchema, SEVERITIES, ThreatMatchRuleSchema, ThreatSchema,
+  ThreatSubtechniqueSchema, ThreatTacticSchema, ThreatTechniqueSchema, ThresholdRuleSchema, ThresholdSchema,
+  type AlertSuppression, type EqlRule, type EsqlRule, type InvestigateProvider, type InvestigateTransform,
+  type MachineLearningRule, type Maturity, type NewTermsRule, type OsqueryTransform, type QueryRule, type Rule,
+  type RuleDocument, type RuleMetadata, type RuleTransform, type RuleType, type Severity, type Threat,
+  type ThreatMatchRule, type ThreatSubtechnique, type ThreatTactic, type ThreatTechnique, type ThresholdRule,
+} from "./model.js";
+export { findRuleFiles, loadRuleFile, loadRules, parseRule, type LoadedRule, type RuleLoadResult } from "./load.js";
+export {
+  checkRule, compileRule, locateQueryError, type EqlRuleQuery, type LoadedEqlRule, type RuleCheck,
+} from "./compile.js";
+export { decodeTomlString, locateQuery, type QueryLocation, type TomlStringStyle } from "./positions.js";
+export {
+  formatFieldPath, RuleError, RuleLoadError, RuleQueryError, type FieldPath, type RuleLoadErrorKind,
+} from "./errors.js";
