@@ -159,6 +159,8 @@ class ArraySplitter {
   private oversized = false;
   private line = 1;
   private elementLine = 1;
+  /** Reading values after the closing `]` (already reported), so no closing `]` is owed. */
+  private trailing = false;
 
   constructor(private readonly maxRecord: number, private readonly keep: number) {}
 
