@@ -1,44 +1,23 @@
 // `triage check` as users run it: the esbuild bundle (what `npm ci` builds into dist/) in a
 // real node subprocess. The bundle is built into a temporary folder so that the test never
 // races another build of dist/.
-import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cp, mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ruleToml, SAMPLE_DIR, SAMPLES } from "./fixtures/detection-rules/samples.js";
-
-const execFileAsync = promisify(execFile);
-const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+import { buildCli, repoRoot, runCli, type Run } from "./helpers/cli.js";
 
 let work: string;
 let cli: string;
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function triage(args: readonly string[], cwd = work): Promise<Run> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args], { cwd });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof e.code !== "number") throw err;
-    return { code: e.code, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
+function triage(args: readonly string[], cwd = work): Promise<Run> {
+  return runCli(cli, args, { cwd });
 }
 
 const BROKEN_QUERY = ["'''", "sequence by host.id with maxspan=1m", "  [process where true]", "  [network where process.name == ]", "'''"].join("\n");
 
 beforeAll(async () => {
-  work = await mkdtemp(path.join(tmpdir(), "cli-check-"));
-  cli = path.join(work, "bin", "triage.mjs");
-  await execFileAsync(process.execPath, [path.join(repoRoot, "scripts", "build-cli.mjs"), cli], { cwd: repoRoot });
+  ({ work, cli } = await buildCli("cli-check-"));
 
   await cp(SAMPLE_DIR, path.join(work, "samples"), { recursive: true });
   const mixed = path.join(work, "mixed");
@@ -75,7 +54,7 @@ describe("triage", () => {
     const run = await triage(["frobnicate"]);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe("");
-    expect(run.stderr).toBe('triage: unknown command "frobnicate"\nCommands: check\nRun "triage --help" for usage.\n');
+    expect(run.stderr).toBe('triage: unknown command "frobnicate"\nCommands: check, query\nRun "triage --help" for usage.\n');
   });
 
   it("no command, no PATH and unknown options are usage errors", async () => {

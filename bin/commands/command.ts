@@ -9,6 +9,8 @@ export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly cwd: string;
+  /** Standard input, for commands that read `-`. */
+  readonly stdin?: () => AsyncIterable<Uint8Array | string>;
 }
 
 export interface Command {

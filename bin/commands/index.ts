@@ -4,9 +4,10 @@
  */
 import packageJson from "../../package.json" with { type: "json" };
 import { checkCommand } from "./check.js";
+import { queryCommand } from "./query.js";
 import { EXIT_OK, EXIT_USAGE, UsageError, type CliIo, type Command } from "./command.js";
 
-export const COMMANDS: readonly Command[] = [checkCommand];
+export const COMMANDS: readonly Command[] = [checkCommand, queryCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

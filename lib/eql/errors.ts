@@ -48,7 +48,9 @@ abstract class EqlError extends Error {
     super(`${reason} (${line}:${column})`, options);
     this.reason = reason;
     this.source = source;
-    this.span = span;
+    // An error at the end of the query points just past it; keep the span inside the source.
+    const end = Math.min(span.end, source.length);
+    this.span = { start: Math.min(span.start, end), end };
     this.line = line;
     this.column = column;
   }
