@@ -32,7 +32,8 @@ export type Condition =
   | { readonly op: "not_contains"; readonly attr: string; readonly value: string }
   /** The number `attr` (missing = 0) is below `value`. */
   | { readonly op: "less_than"; readonly attr: string; readonly value: number }
-  | { readonly op: "and"; readonly conditions: readonly Condition[] };
+  | { readonly op: "and"; readonly conditions: readonly Condition[] }
+  | { readonly op: "or"; readonly conditions: readonly Condition[] };
 
 export interface Update {
   readonly set?: Readonly<Record<string, AttrValue>>;
@@ -72,9 +73,18 @@ export interface QueryOptions {
 /** Largest transaction, as DynamoDB's TransactWriteItems allows. */
 export const MAX_TRANSACTION_OPS = 100;
 
+export interface BatchPutResult {
+  /** Items that could not be written after the adapter's retries (throttling, failures). */
+  readonly unprocessed: readonly ItemKey[];
+}
+
 export interface ItemStore {
-  /** Writes items, overwriting; duplicates of one key within the call are allowed (last wins). */
-  batchPut(items: readonly Item[]): Promise<void>;
+  /**
+   * Writes items, overwriting; duplicates of one key within the call are allowed (last wins).
+   * Items it could not write are returned, not thrown, so a caller can fail just the work that
+   * depended on them.
+   */
+  batchPut(items: readonly Item[]): Promise<BatchPutResult>;
   /** Strongly consistent read of one partition's items in a sort-key range, ascending. */
   query(pk: string, range: SkRange, options: QueryOptions): Promise<Item[]>;
   get(key: ItemKey, options: { readonly nowSec: number }): Promise<Item | null>;

@@ -1,6 +1,6 @@
 import {
   isExpired, MAX_TRANSACTION_OPS, StoreError,
-  type AttrValue, type Condition, type Item, type ItemKey, type ItemStore, type QueryOptions, type SkRange,
+  type AttrValue, type BatchPutResult, type Condition, type Item, type ItemKey, type ItemStore, type QueryOptions, type SkRange,
   type TxOp, type TxResult, type Update, type UpdateResult,
 } from "./items.js";
 
@@ -14,8 +14,9 @@ export class MemoryItemStore implements ItemStore {
   private readonly partitions = new Map<string, { keys: string[]; items: Map<string, Item> }>();
   private itemCount = 0;
 
-  async batchPut(items: readonly Item[]): Promise<void> {
+  async batchPut(items: readonly Item[]): Promise<BatchPutResult> {
     for (const item of items) this.put(item);
+    return { unprocessed: [] };
   }
 
   async query(pk: string, range: SkRange, options: QueryOptions): Promise<Item[]> {
@@ -172,6 +173,8 @@ export function holds(c: Condition, item: Item | undefined): boolean {
     }
     case "and":
       return c.conditions.every((x) => holds(x, item));
+    case "or":
+      return c.conditions.some((x) => holds(x, item));
   }
 }
 

@@ -23,7 +23,7 @@ export function storeContract(name: string, makeStore: () => Promise<ItemStore> 
     it("writes large batches (more than 25 items, duplicates included)", async () => {
       const s = await makeStore();
       const items = Array.from({ length: 120 }, (_, i) => item("big", String(i % 100).padStart(3, "0"), { i }));
-      await s.batchPut(items);
+      expect(await s.batchPut(items)).toEqual({ unprocessed: [] });
       const got = await s.query("big", {}, { nowSec: NOW });
       expect(got.length).toBe(100);
       expect(got[99]).toMatchObject({ sk: "099", i: 99 });
@@ -91,6 +91,16 @@ export function storeContract(name: string, makeStore: () => Promise<ItemStore> 
       got = await s.get(key, { nowSec: NOW });
       expect(got?.first).toBeUndefined();
       expect(await s.update({ pk: "u", sk: "nope" }, { set: { a: 1 } }, { op: "exists" })).toEqual({ ok: false });
+    });
+
+    it("supports or-conditions", async () => {
+      const s = await makeStore();
+      await s.batchPut([item("o", "1", { windowEnd: 100 })]);
+      const cond = { op: "or" as const, conditions: [{ op: "not_exists" as const }, { op: "less_than" as const, attr: "windowEnd", value: 50 }] };
+      expect(await s.update({ pk: "o", sk: "1" }, { set: { a: 1 } }, cond)).toEqual({ ok: false });
+      expect(await s.update({ pk: "o", sk: "2" }, { set: { a: 1 } }, cond)).toMatchObject({ ok: true });
+      const cond2 = { op: "or" as const, conditions: [{ op: "not_exists" as const }, { op: "less_than" as const, attr: "windowEnd", value: 101 }] };
+      expect(await s.update({ pk: "o", sk: "1" }, { set: { a: 1 } }, cond2)).toMatchObject({ ok: true });
     });
 
     it("deletes", async () => {
