@@ -175,10 +175,10 @@ function evaluateSample(query: CompiledQuery, events: readonly Event[], options:
 }
 
 /** The first `max` combinations picking one distinct item from each list, depth first. */
-function combinations(lists: readonly (readonly number[])[], max: number): number[][] {
-  const out: number[][] = [];
+export function combinations<T>(lists: readonly (readonly T[])[], max: number): T[][] {
+  const out: T[][] = [];
   if (lists.some((l) => l.length === 0)) return out;
-  const partial: number[] = [];
+  const partial: T[] = [];
   const walk = (depth: number): boolean => {
     for (const item of lists[depth]!) {
       if (partial.includes(item)) continue;

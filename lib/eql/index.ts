@@ -46,8 +46,8 @@ export function compile(source: string, options: CompileOptions = {}): CompileRe
   if (!parsed.success) return parsed;
   return { success: true, data: compileAst(parsed.data, options) };
 }
-export { evaluate, type EvaluateOptions, type Evaluation, type EvaluationResult, type SkippedEvent, type SkipReason } from "./evaluate.js";
-export { SequenceMachine, type CompletedSequence, type Member, type SequenceSpec } from "./sequence-machine.js";
+export { combinations, evaluate, type EvaluateOptions, type Evaluation, type EvaluationResult, type SkippedEvent, type SkipReason } from "./evaluate.js";
+export { brokenByUntil, rejectedByMissing, SequenceMachine, type CompletedSequence, type Member, type SequenceSpec } from "./sequence-machine.js";
 export { compareOrdinals, canonicalJson, eventIdentity, ordinalReader, DEFAULT_TIMESTAMP_FIELD, type Ordinal, type OrderingOptions } from "./ordering.js";
 export { keyTuples, normaliseKey, tupleKey, MAX_KEY_TUPLES, type KeyValue } from "./join-keys.js";
 export { parseTimestamp, formatTimestamp } from "./timestamp.js";

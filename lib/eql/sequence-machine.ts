@@ -158,53 +158,76 @@ export class SequenceMachine<E> {
     return n;
   }
 
-  /**
-   * Elasticsearch's missing-event check, by event time:
-   * - a middle missing stage rejects the candidate if an event of it (same key) lies strictly
-   *   between the times of the neighbouring positive members;
-   * - leading stages give the latest such event before the first member, trailing stages the
-   *   earliest after the last member; the candidate is rejected when those found, together with
-   *   the positive members, fit within maxspan (with both leading and trailing stages, both must
-   *   be found and fit together).
-   */
   private rejectedByMissing(c: CompletedSequence<E>): boolean {
     const s = this.keys.get(c.key);
-    const startTs = c.members[this.firstPositive]!.ordinal.ts;
-    const endTs = c.members[this.lastPositive]!.ordinal.ts;
-    let lastLeading: bigint | null = null;
-    let firstTrailing: bigint | null = null;
-    for (let i = 0; i < this.stages; i++) {
-      if (!this.spec.missing[i]) continue;
-      const hits = s?.missing[i] ?? [];
-      if (i < this.firstPositive) {
-        for (let k = hits.length - 1; k >= 0; k--) {
-          const ts = hits[k]!.ordinal.ts;
-          if (ts < startTs) {
-            if (lastLeading === null || ts > lastLeading) lastLeading = ts;
-            break;
-          }
-        }
-      } else if (i > this.lastPositive) {
-        const hit = hits.find((h) => h.ordinal.ts > endTs);
-        if (hit && (firstTrailing === null || hit.ordinal.ts < firstTrailing)) firstTrailing = hit.ordinal.ts;
-      } else {
-        const after = c.members[this.prevPositive[i]!]!.ordinal.ts;
-        const before = c.members[this.nextPositive(i)]!.ordinal.ts;
-        if (hits.some((h) => h.ordinal.ts > after && h.ordinal.ts < before)) return true;
-      }
-    }
-    const leading = this.spec.missing[0] === true;
-    const trailing = this.spec.missing[this.stages - 1] === true;
-    const fits = (from: bigint | null, to: bigint | null) =>
-      from !== null && to !== null && (this.spec.maxspanNs === null || to - from <= this.spec.maxspanNs);
-    if (leading && trailing) return fits(lastLeading, firstTrailing);
-    if (leading) return fits(lastLeading, endTs);
-    if (trailing) return fits(startTs, firstTrailing);
-    return false;
+    return rejectedByMissing(this.spec, c.members, (stage) => s?.missing[stage] ?? []);
   }
 
-  private nextPositive(stage: number): number {
-    for (let j = stage + 1; j < this.stages; j++) if (!this.spec.missing[j]) return j;
-    return -1;
+}
+
+/**
+ * Elasticsearch's missing-event check of a completed candidate, by event time:
+ * - a middle missing stage rejects it if an event of that stage (same key) lies strictly between
+ *   the times of the neighbouring positive members;
+ * - leading stages give the latest such event before the first member, trailing stages the
+ *   earliest after the last member; the candidate is rejected when those found, together with
+ *   the positive members, fit within maxspan (with both leading and trailing stages, both must
+ *   be found and fit together).
+ * `missingHits(stage)` lists the hits of a missing stage for the candidate's key, in time order.
+ */
+export function rejectedByMissing<E>(
+  spec: SequenceSpec,
+  members: readonly (Member<E> | null)[],
+  missingHits: (stage: number) => readonly Member<E>[],
+): boolean {
+  const stages = spec.missing.length;
+  const positive = spec.missing.flatMap((m, i) => (m ? [] : [i]));
+  const first = positive[0]!;
+  const last = positive[positive.length - 1]!;
+  const startTs = members[first]!.ordinal.ts;
+  const endTs = members[last]!.ordinal.ts;
+  let lastLeading: bigint | null = null;
+  let firstTrailing: bigint | null = null;
+  for (let i = 0; i < stages; i++) {
+    if (!spec.missing[i]) continue;
+    const hits = missingHits(i);
+    if (i < first) {
+      for (let k = hits.length - 1; k >= 0; k--) {
+        const ts = hits[k]!.ordinal.ts;
+        if (ts < startTs) {
+          if (lastLeading === null || ts > lastLeading) lastLeading = ts;
+          break;
+        }
+      }
+    } else if (i > last) {
+      const hit = hits.find((h) => h.ordinal.ts > endTs);
+      if (hit && (firstTrailing === null || hit.ordinal.ts < firstTrailing)) firstTrailing = hit.ordinal.ts;
+    } else {
+      const after = members[positive.filter((p) => p < i).pop()!]!.ordinal.ts;
+      const before = members[positive.find((p) => p > i)!]!.ordinal.ts;
+      if (hits.some((h) => h.ordinal.ts > after && h.ordinal.ts < before)) return true;
+    }
   }
+  const leading = spec.missing[0] === true;
+  const trailing = spec.missing[stages - 1] === true;
+  const fits = (from: bigint | null, to: bigint | null) =>
+    from !== null && to !== null && (spec.maxspanNs === null || to - from <= spec.maxspanNs);
+  if (leading && trailing) return fits(lastLeading, firstTrailing);
+  if (leading) return fits(lastLeading, endTs);
+  if (trailing) return fits(startTs, firstTrailing);
+  return false;
+}
+
+/**
+ * Would an `until` event (same key) have cancelled this match? It does when it comes at or after
+ * one positive member and before the next, as the state machine cancels pending sequences.
+ */
+export function brokenByUntil(members: readonly (Member<unknown> | null)[], untilOrdinals: readonly Ordinal[]): boolean {
+  const positive = members.filter((m): m is Member<unknown> => m !== null);
+  for (let i = 0; i + 1 < positive.length; i++) {
+    const from = positive[i]!.ordinal;
+    const to = positive[i + 1]!.ordinal;
+    if (untilOrdinals.some((u) => compareOrdinals(u, from) >= 0 && compareOrdinals(u, to) < 0)) return true;
+  }
+  return false;
 }
