@@ -16,7 +16,11 @@
 export type RejectReason = "invalid_json" | "not_an_object" | "record_too_large" | "truncated_input";
 
 export type ReadItem =
-  | { readonly ok: true; readonly line: number; readonly event: Record<string, unknown> }
+  | {
+      readonly ok: true; readonly line: number; readonly event: Record<string, unknown>;
+      /** The record's text, only with `keepRecordText` (for validation rejections downstream). */
+      readonly text?: string;
+    }
   | { readonly ok: false; readonly line: number; readonly reason: RejectReason; readonly message: string; readonly text: string };
 
 export interface ReadOptions {
@@ -24,6 +28,11 @@ export interface ReadOptions {
   readonly maxRecordChars?: number;
   /** How much of a rejected record's text is kept. Default 4 KiB. */
   readonly keepChars?: number;
+  /**
+   * Also hand back the full text of each accepted record, so that a later check (timestamp,
+   * nesting) can reject it with its original text. Default false.
+   */
+  readonly keepRecordText?: boolean;
 }
 
 const DEFAULT_MAX_RECORD = 16 * 1024 * 1024;
@@ -32,10 +41,11 @@ const DEFAULT_KEEP = 4096;
 export async function* readEvents(source: AsyncIterable<string | Uint8Array>, options: ReadOptions = {}): AsyncGenerator<ReadItem> {
   const maxRecord = options.maxRecordChars ?? DEFAULT_MAX_RECORD;
   const keep = options.keepChars ?? DEFAULT_KEEP;
+  const withText = options.keepRecordText ?? false;
   const decoder = new TextDecoder("utf-8", { fatal: false });
   let mode: "unknown" | "ndjson" | "array" = "unknown";
-  const nd = new NdjsonSplitter(maxRecord, keep);
-  const arr = new ArraySplitter(maxRecord, keep);
+  const nd = new NdjsonSplitter(maxRecord, keep, withText);
+  const arr = new ArraySplitter(maxRecord, keep, withText);
   let pending = "";
 
   const feed = function* (text: string, final: boolean): Generator<ReadItem> {
@@ -61,7 +71,7 @@ export async function* readEvents(source: AsyncIterable<string | Uint8Array>, op
   yield* feed(decoder.decode(), true);
 }
 
-function parseRecord(text: string, line: number, keep: number): ReadItem {
+function parseRecord(text: string, line: number, keep: number, withText: boolean): ReadItem {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -74,7 +84,8 @@ function parseRecord(text: string, line: number, keep: number): ReadItem {
     const kind = value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`;
     return { ok: false, line, reason: "not_an_object", message: `an event must be a JSON object, found ${kind}`, text: clip(text, keep) };
   }
-  return { ok: true, line, event: value as Record<string, unknown> };
+  const event = value as Record<string, unknown>;
+  return withText ? { ok: true, line, event, text } : { ok: true, line, event };
 }
 
 function clip(text: string, keep: number): string {
@@ -87,7 +98,7 @@ class NdjsonSplitter {
   private skipping = false; // inside an oversized line
   private skippedHead = "";
 
-  constructor(private readonly maxRecord: number, private readonly keep: number) {}
+  constructor(private readonly maxRecord: number, private readonly keep: number, private readonly withText: boolean) {}
 
   *push(text: string, final: boolean): Generator<ReadItem> {
     let start = 0;
@@ -134,7 +145,7 @@ class NdjsonSplitter {
   private record(raw: string): ReadItem | null {
     const text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     if (text.trim().length === 0) return null;
-    return parseRecord(text, this.line, this.keep);
+    return parseRecord(text, this.line, this.keep, this.withText);
   }
 
   private tooLarge(): ReadItem {
@@ -162,7 +173,7 @@ class ArraySplitter {
   /** Reading values after the closing `]` (already reported), so no closing `]` is owed. */
   private trailing = false;
 
-  constructor(private readonly maxRecord: number, private readonly keep: number) {}
+  constructor(private readonly maxRecord: number, private readonly keep: number, private readonly withText: boolean) {}
 
   *push(text: string, final: boolean): Generator<ReadItem> {
     let i = 0;
@@ -285,7 +296,7 @@ class ArraySplitter {
         message: `array element longer than ${this.maxRecord} characters`, text: text + "...[truncated]",
       };
     }
-    return parseRecord(text, this.elementLine, this.keep);
+    return parseRecord(text, this.elementLine, this.keep, this.withText);
   }
 
   private error(reason: RejectReason, message: string): ReadItem {

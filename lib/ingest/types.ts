@@ -13,7 +13,13 @@ export type RejectReason =
   | "timestamp_in_future"
   | "invalid_envelope"
   | "s3_object_missing"
-  | "s3_object_too_large";
+  | "s3_object_too_large"
+  /** Objects or arrays nested deeper than the configured limit (default 64). */
+  | "nesting_too_deep"
+  /** An S3 object that starts as gzip but fails to decompress (corrupt or truncated). */
+  | "invalid_gzip"
+  /** Too many rejections in one body or object: the rest of it was not read. */
+  | "too_many_rejections";
 
 /** Where a record came from, for the rejected-events queue and for reporting failures. */
 export interface Origin {
