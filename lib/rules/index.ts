@@ -18,3 +18,14 @@ export { decodeTomlString, locateQuery, type QueryLocation, type TomlStringStyle
 export {
   formatFieldPath, RuleError, RuleLoadError, RuleQueryError, type FieldPath, type RuleLoadErrorKind,
 } from "./errors.js";
+export {
+  combineExceptions, compileEsWildcard, compileExceptionItem, compileExceptions, EXCEPTION_OPERATORS, ExceptionEntrySchema,
+  ExceptionItemSchema, ExceptionListSchema, ExceptionLoadError, parseExceptionFile, type CompiledExceptionItem,
+  type CompiledExceptions, type ExceptionEntry, type ExceptionItem, type ExceptionItemRef, type ExceptionList,
+  type ExceptionLoadErrorKind, type ExceptionSource, type LoadedExceptionItem, type LoadedExceptionList,
+  type ParsedExceptionFile,
+} from "./exceptions.js";
+export {
+  EXCEPTION_FILE_SUFFIXES, loadExceptionsForRules, referencedLists, ruleExceptionFiles, sharedDirs, type ExceptionsLoadOptions,
+  type ExceptionsLoadResult,
+} from "./exceptions-load.js";
