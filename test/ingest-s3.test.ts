@@ -166,10 +166,21 @@ describe("S3 event notifications against s3rver", () => {
     const d = await decode(await put("hostile/garbage.bin", garbage), { maxRejections: 10 }, counting);
     expect(pulled).toBeLessThan(garbage.length / 4); // the download was abandoned early
     expect(d.accepted).toEqual([]);
+    // Nothing parsed at all: one rejection for the object, not ten fragments of it.
+    expect(d.rejected.map((r) => [r.reason, r.origin])).toEqual([
+      ["invalid_json", { messageId: "m-1", object: { bucket: BUCKET, key: "hostile/garbage.bin" } }],
+    ]);
+    expect(d.rejected[0]!.message).toMatch(/^s3:\/\/ingest-bucket\/hostile\/garbage\.bin is not NDJSON or a JSON array: no record parsed \(line 1: /);
+    expect(JSON.parse(d.rejected[0]!.text).Records[0].s3.object.key).toBe("hostile/garbage.bin");
+  });
+
+  it("stops after maxRejections in an object that also has good records", async () => {
+    const lines = [JSON.stringify(events(1)[0]), ...Array.from({ length: 5000 }, (_, i) => `{"bad":${i}`), JSON.stringify(events(1, "z")[0])];
+    const d = await decode(await put("hostile/mostly-bad.ndjson", lines.join("\n")), { maxRejections: 10 });
+    expect(ids(d)).toEqual(["e0"]);
     expect(d.rejected.map((r) => r.reason)).toEqual([...Array(10).fill("invalid_json"), "too_many_rejections"]);
-    expect(d.rejected[10]!.origin).toEqual({ messageId: "m-1", line: 10, object: { bucket: BUCKET, key: "hostile/garbage.bin" } });
-    expect(JSON.parse(d.rejected[10]!.text).Records[0].s3.object.key).toBe("hostile/garbage.bin");
-    for (const r of d.rejected) expect(r.text).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/);
+    expect(d.rejected[10]!.origin).toEqual({ messageId: "m-1", line: 11, object: { bucket: BUCKET, key: "hostile/mostly-bad.ndjson" } });
+    expect(JSON.parse(d.rejected[10]!.text).Records[0].s3.object.key).toBe("hostile/mostly-bad.ndjson");
   });
 
   it("reprocessing the same object gives identical accepted events", async () => {

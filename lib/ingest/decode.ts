@@ -33,8 +33,10 @@ import {
  *   object later with a larger cap only adds what was missed.
  * The same holds for a corrupt or truncated gzip object (`invalid_gzip`) and for a body or object
  * with more than `maxRejections` bad records (`too_many_rejections`, the rest is not read: a
- * binary or hostile object must not become millions of rejected-queue messages). Object-level
- * rejections carry as text a one-record S3 notification that can be sent to the events queue as is.
+ * binary or hostile object must not become millions of rejected-queue messages). An object in
+ * which no record parses at all (binary, one pretty-printed document) is one `invalid_json`
+ * rejection for the object. Object-level rejections carry as text a one-record S3 notification
+ * that can be sent to the events queue as is.
  */
 
 export interface IngestOptions {
@@ -271,7 +273,16 @@ class Unit {
     }
     const read = await this.read(Readable.from(objectBytes(opened.body, opts.maxObjectBytes, target)), origin, recText);
     this.accepted.push(...read.accepted);
-    this.rejected.push(...read.rejected);
+    const first = read.rejected[0];
+    if (read.parsed === 0 && read.rejected.length > 1 && first !== undefined) {
+      // Not one line or element parsed as JSON: a binary file, a single pretty-printed document,
+      // or another format. One rejection naming the object (which stays in S3) says more than a
+      // pile of fragments.
+      const message = `${where} is not NDJSON or a JSON array: no record parsed (line ${first.origin.line}: ${first.message})`;
+      this.reject("invalid_json", message, recText, origin);
+    } else {
+      this.rejected.push(...read.rejected);
+    }
     const stop = read.stop;
     if (stop === undefined) return;
     const after = read.lastLine > 0 ? ` after line ${read.lastLine}` : "";
