@@ -119,6 +119,10 @@ describe("body kinds", () => {
     expect(d.accepted).toEqual([]);
     expect(d.rejected).toHaveLength(1);
     expect(d.rejected[0]).toMatchObject({ reason: "invalid_json", text: body.trimStart(), origin: { messageId: "m-1", line: 1 } });
+    // Also when it has more lines than the rejection cap
+    const long = JSON.stringify({ "@timestamp": TS, a: Array.from({ length: 3000 }, (_, i) => i) }, null, 1).replace(/,\n/, ",,\n");
+    const d2 = await decode(long);
+    expect(d2.rejected.map((r) => [r.reason, r.text.length])).toEqual([["invalid_json", 8192 + `...[${long.length - 8192} more characters]`.length]]);
   });
 });
 

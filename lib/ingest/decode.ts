@@ -158,7 +158,7 @@ class Unit {
     }
     const read = await this.read(Readable.from([t]), this.origin, t);
     if (read.stop !== undefined && !(read.stop instanceof TooManyRejections)) throw read.stop;
-    if (wholeError !== undefined && read.parsed === 0 && read.rejected.length > 1 && read.stop === undefined) {
+    if (wholeError !== undefined && read.parsed === 0 && read.rejected.length > 1) {
       // No line of it is JSON on its own: one broken pretty-printed event, not NDJSON. One
       // rejection with the whole text instead of one per line fragment.
       this.reject("invalid_json", wholeError, t, { messageId: this.cfg.messageId, line: 1 });
