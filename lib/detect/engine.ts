@@ -1,0 +1,501 @@
+import {
+  brokenByUntil, combinations, compareOrdinals, formatTimestamp, keyTuples, rejectedByMissing, SequenceMachine,
+  type Event, type KeyValue, type Member, type Ordinal, type Scalar,
+} from "../eql/index.js";
+import { fieldGetter } from "../eql/index.js";
+import type { AcceptedEvent, Origin } from "../ingest/types.js";
+import type { Item, ItemStore, TxOp } from "../store/items.js";
+import type { Alert, AlertMember } from "./alert.js";
+import {
+  alertId as makeAlertId, alertKey, capKey, claimSortKey, partitionKey, rowSortKey, suppressedMarkKey, suppressionKey,
+  timeKey, timerKey,
+} from "./keys.js";
+import { project, toPlain } from "./projection.js";
+import type { DetectionRule } from "./rule.js";
+import { eventStreamName } from "./scope.js";
+import { suppressionGroup } from "./suppression-config.js";
+
+/**
+ * The streaming detector (DESIGN.md "Streaming sequences"). Pure apart from the injected store:
+ * time comes in as `nowMs` (the wall clock in Lambda, the highest event time in `triage replay`).
+ *
+ * Per batch, processed as one unit:
+ * 1. each event is tested against each rule in scope; event queries alert directly, sequence and
+ *    sample stages (until and missing-event stages included) give candidate rows per key tuple;
+ * 2. rows are deduplicated and written in one batch;
+ * 3. per touched partition (rule, key tuple), one consistent query reads the window that can hold
+ *    a match with the batch's events;
+ * 4. the state machine runs over the rows in time order without the (event, stage) pairs that
+ *    earlier alerts claimed, and every completed match with an event of this batch is taken;
+ * 5. each new alert is written with a claim per member in one transaction, conditional on none
+ *    existing; a cancelled transaction (a concurrent writer claimed a member) re-reads and re-runs;
+ * 6. a late until or missing-stage event that invalidates an open alert retracts it;
+ * 7. a match whose trailing missing stage is still open waits for a timer (sweepTimers).
+ */
+
+export interface EngineOptions {
+  /** How long after a row is stored a partner can still find it. Default 15 minutes. */
+  readonly allowedLatenessMs: number;
+  /** Rows read per partition window; beyond it the window is cut and alerts flagged. */
+  readonly partitionWindowCap: number;
+  /** How long alerts (and their suppression and cap items) are kept. Default 30 days. */
+  readonly alertTtlMs: number;
+  /** Re-reads after a claim conflict before the partition is reported failed. */
+  readonly maxClaimRetries: number;
+  /** Orders events with equal timestamps (Elastic Defend writes event.sequence). */
+  readonly tiebreakerField: string;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
+  allowedLatenessMs: 15 * 60_000,
+  partitionWindowCap: 5000,
+  alertTtlMs: 30 * 86_400_000,
+  maxClaimRetries: 3,
+  tiebreakerField: "event.sequence",
+};
+
+export interface DetectContext {
+  readonly store: ItemStore;
+  readonly rules: readonly DetectionRule[];
+  readonly options?: Partial<EngineOptions>;
+}
+
+export interface DetectStats {
+  events: number;
+  candidates: number;
+  alerts: number;
+  suppressed: number;
+  capped: number;
+  excepted: number;
+  late: number;
+  retracted: number;
+  partitionOverflows: number;
+  tooManyJoinKeys: number;
+  timers: number;
+}
+
+export interface PartitionFailure {
+  readonly partition: string;
+  readonly ruleId: string;
+  /** Where the batch events that fed this partition came from (their SQS messages). */
+  readonly origins: readonly Origin[];
+  readonly error: string;
+}
+
+export interface BatchOutcome {
+  readonly alerts: Alert[];
+  readonly retracted: Alert[];
+  readonly failures: PartitionFailure[];
+  readonly stats: DetectStats;
+}
+
+function emptyStats(): DetectStats {
+  return { events: 0, candidates: 0, alerts: 0, suppressed: 0, capped: 0, excepted: 0, late: 0, retracted: 0, partitionOverflows: 0, tooManyJoinKeys: 0, timers: 0 };
+}
+
+/** What a candidate row keeps of its event. */
+interface RowData {
+  readonly id: string;
+  readonly ts: bigint;
+  readonly tb: Scalar | null;
+  readonly ev: Record<string, unknown>;
+  readonly truncated: readonly string[];
+  /** The exception item the full event matched, if any. */
+  readonly x: string | null;
+}
+
+interface Work {
+  readonly rule: DetectionRule;
+  readonly pk: string;
+  readonly tuple: KeyValue[];
+  readonly batchIds: Set<string>;
+  readonly origins: Origin[];
+  minTs: bigint;
+  maxTs: bigint;
+  /** The batch added until or missing-stage rows: open alerts may need retracting. */
+  lateNegatives: boolean;
+}
+
+const NS_PER_MS = 1_000_000n;
+
+export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEvent[], nowMs: number): Promise<BatchOutcome> {
+  const options = { ...DEFAULT_ENGINE_OPTIONS, ...ctx.options };
+  const out: BatchOutcome = { alerts: [], retracted: [], failures: [], stats: emptyStats() };
+  out.stats.events = batch.length;
+  const nowNs = BigInt(Math.floor(nowMs)) * NS_PER_MS;
+  const tiebreaker = fieldGetter(options.tiebreakerField.split("."));
+  const rows = new Map<string, Item>();
+  const works = new Map<string, Work>();
+  const eventAlerts: { rule: DetectionRule; data: RowData; origin: Origin }[] = [];
+  const late = new Set<number>();
+
+  batch.forEach((accepted, index) => {
+    const { event } = accepted;
+    const stream = eventStreamName(event);
+    const tbv = tiebreaker(event);
+    const tb = tbv === null ? null : typeof tbv === "object" ? (tbv[0] ?? null) : tbv;
+    for (const rule of ctx.rules) {
+      if (!rule.inScope(stream)) continue;
+      const query = rule.query;
+      const data = (): RowData => {
+        const p = project(event, rule.fields);
+        return { id: accepted.id, ts: accepted.ts, tb, ev: p.event, truncated: p.truncated, x: rule.exception(event, nowMs) };
+      };
+      if (query.kind === "EventQuery") {
+        if (query.stages[0]!.matches(event)) eventAlerts.push({ rule, data: data(), origin: accepted.origin });
+        continue;
+      }
+      let row: RowData | null = null;
+      const stages = query.until ? [...query.stages, query.until] : query.stages;
+      stages.forEach((stage, si) => {
+        if (!stage.matches(event)) return;
+        const kt = keyTuples(stage, event);
+        if (!kt.success) {
+          out.stats.tooManyJoinKeys++;
+          return;
+        }
+        if (kt.tuples.length === 0) return;
+        row ??= data();
+        if (accepted.ts < nowNs - rule.windowNs - BigInt(options.allowedLatenessMs) * NS_PER_MS) late.add(index);
+        const isUntil = stage.until;
+        // A match waiting for a trailing missing stage is decided by a timer after window +
+        // lateness: its rows must outlive that by the sweep's delay (an hour of margin).
+        const extraMs = rule.trailingMissing ? Number(rule.windowNs / NS_PER_MS) + options.allowedLatenessMs + 3_600_000 : 0;
+        const expiresAt = ttlSeconds(accepted.ts > nowNs ? accepted.ts : nowNs, rule.windowNs, options.allowedLatenessMs + extraMs);
+        for (const tuple of kt.tuples) {
+          const pk = partitionKey(rule.id, tuple);
+          const sk = rowSortKey(accepted.ts, accepted.id, isUntil ? "u" : si);
+          rows.set(`${pk}\u0000${sk}`, rowItem(pk, sk, row, isUntil ? -1 : si, tuple, expiresAt));
+          let w = works.get(pk);
+          if (!w) {
+            w = { rule, pk, tuple, batchIds: new Set(), origins: [], minTs: accepted.ts, maxTs: accepted.ts, lateNegatives: false };
+            works.set(pk, w);
+          }
+          w.batchIds.add(accepted.id);
+          w.origins.push(accepted.origin);
+          if (accepted.ts < w.minTs) w.minTs = accepted.ts;
+          if (accepted.ts > w.maxTs) w.maxTs = accepted.ts;
+          if (isUntil || stage.missing) w.lateNegatives = true;
+        }
+      });
+    }
+  });
+  out.stats.late = late.size;
+
+  // 2. one batch write of all rows; a partition whose rows did not all land is failed.
+  const items = [...rows.values()];
+  out.stats.candidates = items.length;
+  const failedPartitions = new Set<string>();
+  if (items.length > 0) {
+    try {
+      const { unprocessed } = await ctx.store.batchPut(items);
+      for (const k of unprocessed) failedPartitions.add(k.pk);
+    } catch (err) {
+      for (const w of works.values()) failedPartitions.add(w.pk);
+      for (const w of works.values()) out.failures.push(failure(w, err));
+    }
+  }
+  for (const w of works.values()) {
+    if (failedPartitions.has(w.pk) && !out.failures.some((f) => f.partition === w.pk)) {
+      out.failures.push(failure(w, new Error("candidate rows could not be written")));
+    }
+  }
+
+  // 3-7, partition by partition: a failure in one never stops the others.
+  for (const w of works.values()) {
+    if (failedPartitions.has(w.pk)) continue;
+    try {
+      await evaluatePartition(ctx, options, w, nowMs, "batch", out);
+    } catch (err) {
+      out.failures.push(failure(w, err));
+    }
+  }
+
+  for (const { rule, data, origin } of eventAlerts) {
+    const pk = `evt#${rule.id}#${data.id}`;
+    try {
+      await commitMatch(ctx, options, rule, { pk, tuple: [] }, [{ data, stage: 0 }], nowMs, out);
+    } catch (err) {
+      out.failures.push({ partition: pk, ruleId: rule.id, origins: [origin], error: errorText(err) });
+    }
+  }
+  return out;
+}
+
+/**
+ * Evaluates partitions whose timers are due (matches waiting for a trailing missing-event stage
+ * to close). Call it every minute (the sweep Lambda) and, in replay, at the end of the input.
+ */
+export async function sweepTimers(ctx: DetectContext, nowMs: number, fromMinute: number): Promise<BatchOutcome & { readonly nextMinute: number }> {
+  const options = { ...DEFAULT_ENGINE_OPTIONS, ...ctx.options };
+  const out: BatchOutcome = { alerts: [], retracted: [], failures: [], stats: emptyStats() };
+  const rulesById = new Map(ctx.rules.map((r) => [r.id, r]));
+  const toMinute = Math.floor(nowMs / 60_000);
+  const nowSec = Math.floor(nowMs / 1000);
+  for (let minute = fromMinute; minute <= toMinute; minute++) {
+    const timers = await ctx.store.query(`timer#${minute}`, {}, { nowSec });
+    for (const t of timers) {
+      const rule = rulesById.get(String(t.ruleId));
+      if (!rule) {
+        await ctx.store.delete(t);
+        continue;
+      }
+      const w: Work = { rule, pk: t.sk, tuple: (t.tuple ?? []) as KeyValue[], batchIds: new Set(), origins: [], minTs: 0n, maxTs: 0n, lateNegatives: false };
+      try {
+        await evaluatePartition(ctx, options, w, nowMs, "sweep", out);
+        await ctx.store.delete(t);
+      } catch (err) {
+        out.failures.push(failure(w, err));
+      }
+    }
+  }
+  return { ...out, nextMinute: toMinute + 1 };
+}
+
+function ttlSeconds(baseNs: bigint, windowNs: bigint, latenessMs: number): number {
+  return Number((baseNs + windowNs) / NS_PER_MS / 1000n) + Math.ceil(latenessMs / 1000) + 1;
+}
+
+function rowItem(pk: string, sk: string, row: RowData, stage: number, tuple: KeyValue[], expiresAt: number): Item {
+  return toPlain({
+    pk, sk, kind: "row", stage, id: row.id, ts: row.ts.toString(), tb: row.tb, key: tuple, ev: row.ev,
+    ...(row.truncated.length > 0 ? { cut: row.truncated } : {}), ...(row.x !== null ? { x: row.x } : {}), expiresAt,
+  }) as Item;
+}
+
+function failure(w: Work, err: unknown): PartitionFailure {
+  return { partition: w.pk, ruleId: w.rule.id, origins: w.origins, error: errorText(err) };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+interface StoredEvent {
+  readonly data: RowData;
+  readonly ordinal: Ordinal;
+  /** Original stage indexes this event matched (under this partition's key), -1 for until. */
+  readonly stages: Set<number>;
+}
+
+async function evaluatePartition(
+  ctx: DetectContext, options: EngineOptions, w: Work, nowMs: number, mode: "batch" | "sweep", out: BatchOutcome,
+): Promise<void> {
+  const { rule } = w;
+  const nowSec = Math.floor(nowMs / 1000);
+  const nowNs = BigInt(Math.floor(nowMs)) * NS_PER_MS;
+  const range = mode === "batch"
+    ? { from: timeKey(w.minTs - rule.windowNs), to: timeKey(w.maxTs + rule.windowNs) + "~" }
+    : {};
+  for (let attempt = 0; ; attempt++) {
+    const items = await ctx.store.query(w.pk, range, { nowSec, limit: options.partitionWindowCap + 1 });
+    const overflow = items.length > options.partitionWindowCap;
+    if (overflow) {
+      out.stats.partitionOverflows++;
+      items.length = options.partitionWindowCap;
+    }
+    const { events, claimed, claimAlerts } = readPartition(items);
+    const matches = rule.query.kind === "Sample"
+      ? sampleMatches(rule, events, claimed)
+      : sequenceMatches(rule, events, claimed);
+    let conflict = false;
+    const decidedBy = (start: bigint) => start + rule.windowNs + BigInt(options.allowedLatenessMs) * NS_PER_MS;
+    for (const m of matches) {
+      const ids = m.filter((x): x is { data: RowData; stage: number } => x !== null).map((x) => x.data.id);
+      if (mode === "batch" && !ids.some((id) => w.batchIds.has(id))) continue;
+      if (rule.trailingMissing) {
+        const start = m.find((x) => x !== null)!.data.ts;
+        const due = decidedBy(start);
+        if (due > nowNs) {
+          await ctx.store.batchPut([{ ...timerKey(Math.ceil(Number(due / NS_PER_MS) / 60_000), w.pk), ruleId: rule.id, tuple: w.tuple, expiresAt: Number(due / NS_PER_MS / 1000n) + 86_400 }]);
+          out.stats.timers++;
+          continue;
+        }
+      }
+      const result = await commitMatch(ctx, options, rule, { pk: w.pk, tuple: w.tuple, overflow }, m, nowMs, out);
+      if (result === "conflict") conflict = true;
+    }
+    if (!conflict) {
+      if (w.lateNegatives) await retractInvalidated(ctx, rule, events, claimAlerts, nowMs, out);
+      return;
+    }
+    if (attempt >= options.maxClaimRetries) throw new Error(`claims kept conflicting after ${attempt + 1} attempts`);
+  }
+}
+
+/** (event id, expanded stage) → the alert that claimed the pair. */
+type Claims = Map<string, string>;
+
+function readPartition(items: readonly Item[]): { events: StoredEvent[]; claimed: Claims; claimAlerts: Set<string> } {
+  const byId = new Map<string, StoredEvent>();
+  const claimed: Claims = new Map();
+  const claimAlerts = new Set<string>();
+  for (const item of items) {
+    if (item.kind === "claim") {
+      claimed.set(`${String(item.id)}#${String(item.stage)}`, String(item.alertId));
+      claimAlerts.add(String(item.alertId));
+      continue;
+    }
+    if (item.kind !== "row") continue;
+    const id = String(item.id);
+    let e = byId.get(id);
+    if (!e) {
+      const data: RowData = {
+        id, ts: BigInt(String(item.ts)), tb: (item.tb ?? null) as Scalar | null, ev: item.ev as Record<string, unknown>,
+        truncated: (item.cut ?? []) as string[], x: typeof item.x === "string" ? item.x : null,
+      };
+      e = { data, ordinal: { ts: data.ts, tiebreaker: data.tb, id }, stages: new Set() };
+      byId.set(id, e);
+    }
+    e.stages.add(Number(item.stage));
+  }
+  const events = [...byId.values()].sort((a, b) => compareOrdinals(a.ordinal, b.ordinal));
+  return { events, claimed, claimAlerts };
+}
+
+type MatchMember = { readonly data: RowData; readonly stage: number } | null;
+
+/**
+ * Completed sequences over the window. The state machine runs over every row, claimed or not, so
+ * that it replays the reference's history exactly (a claimed event still consumes and replaces
+ * pending sequences as it did when it was first seen); a match that would reuse an (event, stage)
+ * pair another alert claimed is then dropped. Re-derived matches of existing alerts come out
+ * again and collapse on their deterministic id.
+ */
+function sequenceMatches(rule: DetectionRule, events: readonly StoredEvent[], claimed: Claims): MatchMember[][] {
+  const machine = new SequenceMachine<RowData>(rule.spec);
+  for (const e of events) {
+    const expanded: number[] = [];
+    for (const s of e.stages) {
+      if (s < 0) continue;
+      const stage = rule.query.stages[s]!;
+      for (let r = 0; r < (rule.query.kind === "Sequence" ? stage.runs : 1); r++) expanded.push(rule.offsets[s]! + r);
+    }
+    machine.event("k", e.ordinal, e.data, expanded, e.stages.has(-1));
+  }
+  const matches = machine.results().map((c) => c.members.map((m, i) => (m ? { data: m.event, stage: i } : null)));
+  return matches.filter((m) => {
+    const owners = new Set(m.flatMap((x) => (x ? [claimed.get(`${x.data.id}#${x.stage}`)] : [])));
+    owners.delete(undefined);
+    // Free, or entirely one alert's own pairs (the same match again: a duplicate, harmless).
+    return owners.size === 0 || (owners.size === 1 && m.every((x) => x === null || claimed.has(`${x.data.id}#${x.stage}`)));
+  });
+}
+
+/** Samples over the window: per stage the unclaimed events, first combination of distinct events. */
+function sampleMatches(rule: DetectionRule, events: readonly StoredEvent[], claimed: Claims): MatchMember[][] {
+  const lists = rule.query.stages.map((_, s) => events.filter((e) => e.stages.has(s) && !claimed.has(`${e.data.id}#${s}`)).map((e) => e.data));
+  return combinations(lists, 1).map((sample) => sample.map((data, stage) => ({ data, stage })));
+}
+
+type CommitResult = "raised" | "duplicate" | "suppressed" | "capped" | "excepted" | "conflict";
+
+async function commitMatch(
+  ctx: DetectContext, options: EngineOptions, rule: DetectionRule, where: { pk: string; tuple: KeyValue[]; overflow?: boolean },
+  members: readonly MatchMember[], nowMs: number, out: BatchOutcome,
+): Promise<CommitResult> {
+  const present = members.filter((m): m is { data: RowData; stage: number } => m !== null);
+  if (present.some((m) => m.data.x !== null)) {
+    out.stats.excepted++;
+    return "excepted";
+  }
+  const id = makeAlertId(rule.id, where.tuple, members.map((m) => (m ? `${m.data.id}@${m.stage}` : null)));
+  const firstNs = present.reduce((a, m) => (m.data.ts < a ? m.data.ts : a), present[0]!.data.ts);
+  const lastNs = present.reduce((a, m) => (m.data.ts > a ? m.data.ts : a), present[0]!.data.ts);
+  const firstMs = Number(firstNs / NS_PER_MS);
+  const truncated = [...new Set(present.flatMap((m) => m.data.truncated))];
+  const flags = [...(truncated.length > 0 ? [`truncated_fields:${truncated.join(",")}`] : []), ...(where.overflow ? ["partition_overflow"] : [])];
+  const alert: Alert = {
+    id,
+    "@timestamp": new Date(nowMs).toISOString(),
+    status: "open",
+    rule: { id: rule.id, name: rule.name, severity: rule.severity, risk_score: rule.riskScore, threat: rule.threat, building_block: rule.buildingBlock },
+    group: { by: where.tuple },
+    events: members.map((m) => (m ? m.data.ev : { missing: true })),
+    first_seen: formatTimestamp(firstNs),
+    last_seen: formatTimestamp(lastNs),
+    suppressed_count: 0,
+    ...(flags.length > 0 ? { flags } : {}),
+  };
+  const alertMembers: (AlertMember | null)[] = members.map((m) => (m ? { id: m.data.id, ts: m.data.ts.toString(), tb: m.data.tb, stage: m.stage } : null));
+  const expiresAt = Math.floor((nowMs + options.alertTtlMs) / 1000);
+  const claims: TxOp[] = rule.query.kind === "EventQuery" ? [] : present.map((m) => ({
+    kind: "put" as const,
+    item: { pk: where.pk, sk: claimSortKey(m.data.ts, m.data.id, m.stage), kind: "claim", id: m.data.id, stage: m.stage, alertId: id, expiresAt },
+    condition: { op: "not_exists" as const },
+  }));
+
+  // Suppression: an active suppression window for the alert's group turns the match into a
+  // count on the surviving alert (once per match, however often it is redelivered).
+  const group = rule.suppression ? suppressionGroup(rule.suppression, present.map((m) => m.data.ev)) : null;
+  const suppKey = group !== null ? suppressionKey(rule.id, group.key) : null;
+  if (suppKey) {
+    const supp = await ctx.store.get(suppKey, { nowSec: Math.floor(nowMs / 1000) });
+    if (supp && supp.alertId !== id && typeof supp.windowEnd === "number" && supp.windowEnd > firstMs) {
+      const survivor = String(supp.alertId);
+      const r = await ctx.store.transact([
+        { kind: "put", item: { ...suppressedMarkKey(survivor, id), expiresAt }, condition: { op: "not_exists" } },
+        { kind: "update", key: alertKey(survivor), update: { add: { suppressed_count: 1 } }, condition: { op: "exists" } },
+        ...claims,
+      ]);
+      if (r.ok) {
+        out.stats.suppressed++;
+        return "suppressed";
+      }
+      if (r.failed.includes(0)) return "duplicate";
+      return "conflict";
+    }
+  }
+  const ops: TxOp[] = [
+    { kind: "put", item: toPlain({ ...alertKey(id), kind: "alert", alert, members: alertMembers, ruleId: rule.id, status: "open", pendingTriage: 1, expiresAt }) as unknown as Item, condition: { op: "not_exists" } },
+    ...claims,
+  ];
+  const capIndex = ops.length;
+  const interval = Math.floor(nowMs / rule.intervalMs) * rule.intervalMs;
+  ops.push({ kind: "update", key: capKey(rule.id, interval), update: { add: { count: 1 }, set: { expiresAt: Math.floor((interval + rule.intervalMs) / 1000) + 86_400 } }, condition: { op: "less_than", attr: "count", value: rule.maxSignals } });
+  const suppIndex = ops.length;
+  if (suppKey && rule.suppression) {
+    ops.push({
+      kind: "put",
+      item: { ...suppKey, alertId: id, windowEnd: firstMs + rule.suppression.windowMs, expiresAt: Math.floor((firstMs + rule.suppression.windowMs) / 1000) + 86_400 },
+      condition: { op: "or", conditions: [{ op: "not_exists" }, { op: "less_than", attr: "windowEnd", value: firstMs + 1 }, { op: "equals", attr: "alertId", value: id }] },
+    });
+  }
+  const r = await ctx.store.transact(ops);
+  if (r.ok) {
+    out.alerts.push(alert);
+    out.stats.alerts++;
+    return "raised";
+  }
+  if (r.failed.includes(0)) return "duplicate";
+  if (r.failed.some((i) => i > 0 && i < capIndex) || r.failed.includes(suppIndex)) return "conflict";
+  out.stats.capped++;
+  return "capped";
+}
+
+/** Re-checks the open alerts of a partition against until and missing-stage events in the window. */
+async function retractInvalidated(
+  ctx: DetectContext, rule: DetectionRule, events: readonly StoredEvent[], alertIds: ReadonlySet<string>, nowMs: number, out: BatchOutcome,
+): Promise<void> {
+  const nowSec = Math.floor(nowMs / 1000);
+  const untils = events.filter((e) => e.stages.has(-1)).map((e) => e.ordinal);
+  const missingHits = (expandedStage: number): Member<null>[] => {
+    const original = rule.offsets.findLastIndex((o) => o <= expandedStage);
+    return events.filter((e) => e.stages.has(original)).map((e) => ({ ordinal: e.ordinal, event: null }));
+  };
+  for (const id of alertIds) {
+    const item = await ctx.store.get(alertKey(id), { nowSec });
+    if (!item || item.status !== "open") continue;
+    const members = (item.members as (AlertMember | null)[]).map((m) =>
+      m ? { ordinal: { ts: BigInt(m.ts), tiebreaker: m.tb, id: m.id }, event: null } : null,
+    );
+    const invalid = brokenByUntil(members, untils) || (rule.spec.missing.some((x) => x) && rejectedByMissing(rule.spec, members, missingHits));
+    if (!invalid) continue;
+    const r = await ctx.store.update(alertKey(id), { set: { status: "retracted", retractedAt: new Date(nowMs).toISOString() } }, { op: "equals", attr: "status", value: "open" });
+    if (r.ok) {
+      const alert = { ...(item.alert as unknown as Alert), status: "retracted" as const };
+      out.retracted.push(alert);
+      out.stats.retracted++;
+    }
+  }
+}

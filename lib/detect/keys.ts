@@ -1,0 +1,65 @@
+import { createHash } from "node:crypto";
+import type { KeyValue } from "../eql/index.js";
+
+/**
+ * Item keys of the state table (DESIGN.md "DynamoDB"). Sort keys of candidate rows start with the
+ * event time as 20 fixed-width digits of nanoseconds, so a time window is one sort-key range and
+ * rows, claims and summaries of a partition come back in time order from one Query.
+ */
+
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** Nanoseconds as 20 fixed-width digits (times before 1970 clamp to 0). */
+export function timeKey(ns: bigint): string {
+  return (ns < 0n ? 0n : ns).toString().padStart(20, "0");
+}
+
+/** A sort-key-safe form of an event id: short plain ids as they are, anything else hashed. */
+export function idKey(id: string): string {
+  return /^[A-Za-z0-9_.:@-]{1,128}$/.test(id) ? id : "h-" + sha256(id).slice(0, 40);
+}
+
+export function partitionKey(ruleId: string, tuple: readonly KeyValue[]): string {
+  return `seq#${ruleId}#${sha256(JSON.stringify(tuple)).slice(0, 32)}`;
+}
+
+/** Sort key of a candidate row: time, event, and the stage it matches (`u` for until). */
+export function rowSortKey(ts: bigint, eventId: string, stage: number | "u"): string {
+  return `${timeKey(ts)}#${idKey(eventId)}#${stage === "u" ? "u" : `s${stage}`}`;
+}
+
+/** Sort key of a claim: the (event, expanded stage) pair an alert used. */
+export function claimSortKey(ts: bigint, eventId: string, expandedStage: number): string {
+  return `${timeKey(ts)}#${idKey(eventId)}#c${expandedStage}`;
+}
+
+export function alertKey(alertId: string): { pk: string; sk: string } {
+  return { pk: `alert#${alertId}`, sk: "alert" };
+}
+
+export function suppressionKey(ruleId: string, groupKey: string): { pk: string; sk: string } {
+  return { pk: `supp#${ruleId}#${sha256(groupKey).slice(0, 32)}`, sk: "supp" };
+}
+
+/** Marks that a suppressed match was counted on its surviving alert (so redelivery counts once). */
+export function suppressedMarkKey(survivorId: string, matchId: string): { pk: string; sk: string } {
+  return { pk: `suppmark#${survivorId}`, sk: matchId };
+}
+
+export function capKey(ruleId: string, intervalStartMs: number): { pk: string; sk: string } {
+  return { pk: `cap#${ruleId}`, sk: String(intervalStartMs) };
+}
+
+export function timerKey(dueMinute: number, partition: string): { pk: string; sk: string } {
+  return { pk: `timer#${dueMinute}`, sk: partition };
+}
+
+/**
+ * Deterministic alert id: the same match always gets the same id, so duplicate detections (by
+ * redelivery or concurrent invocations) collapse on a conditional put.
+ */
+export function alertId(ruleId: string, tuple: readonly KeyValue[], members: readonly (string | null)[]): string {
+  return sha256(JSON.stringify([ruleId, tuple, members])).slice(0, 32);
+}
