@@ -31,6 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (work !== undefined) await rm(work, { recursive: true, force: true });
+  if (cli !== undefined) await rm(path.dirname(cli), { recursive: true, force: true });
 });
 
 describe("triage", () => {
@@ -54,7 +55,7 @@ describe("triage", () => {
     const run = await triage(["frobnicate"]);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe("");
-    expect(run.stderr).toBe('triage: unknown command "frobnicate"\nCommands: check, query\nRun "triage --help" for usage.\n');
+    expect(run.stderr).toBe('triage: unknown command "frobnicate"\nCommands: check, query, replay\nRun "triage --help" for usage.\n');
   });
 
   it("no command, no PATH and unknown options are usage errors", async () => {

@@ -25,6 +25,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (work !== undefined) await rm(work, { recursive: true, force: true });
+  if (cli !== undefined) await rm(path.dirname(cli), { recursive: true, force: true });
 });
 
 describe("triage query", () => {

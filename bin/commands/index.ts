@@ -5,9 +5,10 @@
 import packageJson from "../../package.json" with { type: "json" };
 import { checkCommand } from "./check.js";
 import { queryCommand } from "./query.js";
+import { replayCommand } from "./replay.js";
 import { EXIT_OK, EXIT_USAGE, UsageError, type CliIo, type Command } from "./command.js";
 
-export const COMMANDS: readonly Command[] = [checkCommand, queryCommand];
+export const COMMANDS: readonly Command[] = [checkCommand, queryCommand, replayCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,8 +1,6 @@
 /** `triage query`: evaluate an EQL query over a file of events (the batch evaluator). */
-import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { createGunzip } from "node:zlib";
 import {
   compile, compareOrdinals, evaluate, mappingsFromElasticsearch, ordinalReader,
   type CompiledQuery, type EvaluationResult, type Event, type Mappings, type Ordinal,
@@ -10,6 +8,7 @@ import {
 import { readEvents } from "../../lib/ingest/event-stream.js";
 import { checkRule, loadRuleFile } from "../../lib/rules/index.js";
 import { EXIT_OK, EXIT_USAGE, parseCommandLine, UsageError, type CliIo, type Command } from "./command.js";
+import { openEvents } from "./input.js";
 
 const HELP = `Usage: triage query --events FILE [options] QUERY
        triage query --events FILE --rule RULE.toml [options]
@@ -143,29 +142,6 @@ export const queryCommand: Command = {
     return EXIT_OK;
   },
 };
-
-function openEvents(file: string, io: CliIo): AsyncIterable<Uint8Array | string> {
-  if (file === "-") {
-    if (!io.stdin) throw new UsageError("standard input is not available");
-    return io.stdin();
-  }
-  const full = path.resolve(io.cwd, file);
-  const stream = createReadStream(full);
-  const opened = new Promise<void>((resolve, reject) => {
-    stream.once("open", () => resolve());
-    stream.once("error", reject);
-  });
-  const body = file.endsWith(".gz") ? stream.pipe(createGunzip()) : stream;
-  if (file.endsWith(".gz")) stream.on("error", (e) => body.destroy(e));
-  return (async function* () {
-    try {
-      await opened;
-    } catch (err) {
-      throw new UsageError(`cannot read --events ${file}: ${(err as Error).message}`);
-    }
-    yield* body as AsyncIterable<Uint8Array>;
-  })();
-}
 
 interface Stats {
   read: number;

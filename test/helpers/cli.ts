@@ -20,10 +20,13 @@ export interface Run {
   readonly stderr: string;
 }
 
-/** Bundles the CLI into a new temporary folder; returns the folder and the bundle's path. */
+/**
+ * Bundles the CLI into its own folder under the repository's `.test-cli/` (inside the package, so
+ * it finds the bundled `rules/` as dist/triage.mjs does) and makes a temporary working folder.
+ */
 export async function buildCli(prefix: string): Promise<{ work: string; cli: string }> {
   const work = await mkdtemp(path.join(tmpdir(), prefix));
-  const cli = path.join(work, "bin", "triage.mjs");
+  const cli = path.join(repoRoot, ".test-cli", path.basename(work), "triage.mjs");
   await execFileAsync(process.execPath, [path.join(repoRoot, "scripts", "build-cli.mjs"), cli], { cwd: repoRoot });
   return { work, cli };
 }
