@@ -5,7 +5,7 @@ import { detectBatch, sweepTimers, type BatchOutcome, type DetectStats } from ".
 import { loadDetectionRules } from "../../lib/detect/load-rules.js";
 import { readEvents } from "../../lib/ingest/event-stream.js";
 import type { AcceptedEvent, RejectReason } from "../../lib/ingest/types.js";
-import { isRejected, validateEvent } from "../../lib/ingest/validate.js";
+import { eventValidator, isRejected, type EventValidator } from "../../lib/ingest/validate.js";
 import { MemoryItemStore } from "../../lib/store/memory.js";
 import { EXIT_OK, EXIT_USAGE, parseCommandLine, UsageError, type Command } from "./command.js";
 import { openEvents, packageRoot } from "./input.js";
@@ -110,14 +110,17 @@ export const replayCommand: Command = {
       store.purgeExpired(Math.floor(clock / 1000));
     };
 
-    for await (const item of readEvents(input)) {
+    // The future-skew check uses the wall clock; refreshed once per batch.
+    let validate: EventValidator = eventValidator({ nowMs: Date.now() });
+    for await (const item of readEvents(input, { keepRecordText: true })) {
       records++;
+      if (inBatch === 0) validate = eventValidator({ nowMs: Date.now() });
       inBatch++;
       if (!item.ok) {
         rejected.set(item.reason, (rejected.get(item.reason) ?? 0) + 1);
         io.stderr(`line ${item.line}: ${item.reason}: ${item.message}\n`);
       } else {
-        const r = validateEvent(item.event, { messageId: `line-${item.line}`, line: item.line }, "", { nowMs: Date.now() });
+        const r = validate(item.event, { messageId: `line-${item.line}`, line: item.line }, item.text ?? "");
         if (isRejected(r)) {
           rejected.set(r.reason, (rejected.get(r.reason) ?? 0) + 1);
           io.stderr(`line ${item.line}: ${r.reason}: ${r.message}\n`);
