@@ -101,6 +101,14 @@ describe("exceptions", () => {
 });
 
 describe("alert cap", () => {
+  it("redelivered alerts do not use up the cap", async () => {
+    const ctx = { store: new MemoryItemStore(), rules: [rule('process where true', { max_signals: 2, interval: "5m" })] };
+    expect((await run(ctx, [proc(1, 0)])).alerts).toHaveLength(1);
+    expect((await run(ctx, [proc(1, 0)])).alerts).toHaveLength(0);
+    expect((await run(ctx, [proc(1, 0)])).stats.capped).toBe(0);
+    expect((await run(ctx, [proc(2, 1)])).alerts).toHaveLength(1);
+  });
+
   it("caps alerts per rule per interval and counts the capped matches", async () => {
     const ctx = { store: new MemoryItemStore(), rules: [rule('process where true', { max_signals: 2, interval: "5m" })] };
     const out = await run(ctx, [proc(1, 0), proc(2, 1), proc(3, 2), proc(4, 3)]);
@@ -146,6 +154,17 @@ describe("sequences in the stream", () => {
     await run(ctx, [proc(3, 30_000, { process: { pid: 3 } })], T0 + 60_000);
     const swept = await sweepTimers(ctx, T0 + 10 * 60_000, Math.floor(T0 / 60_000));
     expect(swept.alerts.map((a) => a.group.by)).toEqual([["h2"]]);
+  });
+
+  it("sample rules alert on a combination within the look-back, each event used once per stage", async () => {
+    const ctx = { store: new MemoryItemStore(), rules: [rule('sample by host.id [process where process.pid == 1] [process where process.pid == 2]', { from: "now-5m" })] };
+    const a = await run(ctx, [proc(1, 0, { process: { pid: 1 } }), proc(2, 1000, { process: { pid: 2 } })]);
+    expect(a.alerts.map((x) => x.events.map((e) => (e as { event: { id: string } }).event.id))).toEqual([["p1", "p2"]]);
+    // a later pair makes a new sample; events beyond the look-back never join an old one
+    const b = await run(ctx, [proc(3, 2000, { process: { pid: 1 } }), proc(4, 10 * 60_000, { process: { pid: 2 } })], T0 + 11 * 60_000);
+    expect(b.alerts).toEqual([]);
+    const c = await run(ctx, [proc(5, 10 * 60_000 + 1, { process: { pid: 1 } })], T0 + 11 * 60_000);
+    expect(c.alerts.map((x) => x.events.map((e) => (e as { event: { id: string } }).event.id))).toEqual([["p5", "p4"]]);
   });
 
   it("seed rule: an event later than the allowed lateness is counted as late", async () => {

@@ -1,5 +1,5 @@
 import {
-  brokenByUntil, combinations, compareOrdinals, formatTimestamp, keyTuples, rejectedByMissing, SequenceMachine,
+  brokenByUntil, compareOrdinals, formatTimestamp, keyTuples, rejectedByMissing, SequenceMachine,
   type Event, type KeyValue, type Member, type Ordinal, type Scalar,
 } from "../eql/index.js";
 import { fieldGetter } from "../eql/index.js";
@@ -296,7 +296,7 @@ async function evaluatePartition(
     }
     const { events, claimed, claimAlerts } = readPartition(items);
     const matches = rule.query.kind === "Sample"
-      ? sampleMatches(rule, events, claimed)
+      ? sampleMatches(rule, events, claimed, (m) => mode === "sweep" || m.some((d) => w.batchIds.has(d.id)))
       : sequenceMatches(rule, events, claimed);
     let conflict = false;
     const decidedBy = (start: bigint) => start + rule.windowNs + BigInt(options.allowedLatenessMs) * NS_PER_MS;
@@ -382,10 +382,36 @@ function sequenceMatches(rule: DetectionRule, events: readonly StoredEvent[], cl
   });
 }
 
-/** Samples over the window: per stage the unclaimed events, first combination of distinct events. */
-function sampleMatches(rule: DetectionRule, events: readonly StoredEvent[], claimed: Claims): MatchMember[][] {
+/**
+ * Samples over the window: per stage the unclaimed events; the first combination of distinct
+ * events, one per stage, whose events lie within the rule's look-back of each other (a stream has
+ * no search window: the `from` look-back stands in for it) and that satisfies `wanted` (in a batch:
+ * contains one of its events).
+ */
+const SAMPLE_SEARCH_BUDGET = 100_000;
+
+function sampleMatches(rule: DetectionRule, events: readonly StoredEvent[], claimed: Claims, wanted: (m: RowData[]) => boolean): MatchMember[][] {
   const lists = rule.query.stages.map((_, s) => events.filter((e) => e.stages.has(s) && !claimed.has(`${e.data.id}#${s}`)).map((e) => e.data));
-  return combinations(lists, 1).map((sample) => sample.map((data, stage) => ({ data, stage })));
+  const partial: RowData[] = [];
+  // The search is bounded: a flood of events in one partition must not make it explode.
+  let budget = SAMPLE_SEARCH_BUDGET;
+  const walk = (depth: number, lo: bigint, hi: bigint): RowData[] | null => {
+    if (depth === lists.length) return wanted(partial) ? [...partial] : null;
+    for (const d of lists[depth]!) {
+      if (--budget < 0) return null;
+      if (partial.includes(d)) continue;
+      const nlo = d.ts < lo ? d.ts : lo;
+      const nhi = d.ts > hi ? d.ts : hi;
+      if (nhi - nlo > rule.windowNs) continue;
+      partial.push(d);
+      const found = walk(depth + 1, nlo, nhi);
+      partial.pop();
+      if (found) return found;
+    }
+    return null;
+  };
+  const first = lists.every((l) => l.length > 0) ? walk(0, BigInt(Number.MAX_SAFE_INTEGER) * 1_000_000n, -1n) : null;
+  return first ? [first.map((data, stage) => ({ data, stage }))] : [];
 }
 
 type CommitResult = "raised" | "duplicate" | "suppressed" | "capped" | "excepted" | "conflict";
