@@ -101,4 +101,28 @@ describe("triage replay", () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("Usage: triage replay");
   });
+
+  it("streams: 120 MB of events through a 96 MB heap, state bounded by what can still match", async () => {
+    const filler = "x".repeat(800);
+    const total = 120_000;
+    const source = Readable.from((function* () {
+      for (let i = 0; i < total; i += 1000) {
+        let chunk = "";
+        for (let j = i; j < i + 1000; j++) {
+          chunk += JSON.stringify({
+            "@timestamp": new Date(Date.parse("2026-11-20T00:00:00Z") + j * 100).toISOString(),
+            event: { id: `n${j}`, category: ["process"], action: "start" },
+            host: { id: `h${j % 50}`, os: { type: "windows" } },
+            // every 10th event is a msiexec /V start: a candidate row that expires after the window
+            process: j % 10 === 0 ? { name: "msiexec.exe", args: ["/V"], entity_id: `m${j}` } : { name: "svchost.exe", entity_id: `s${j}` },
+            pad: filler,
+          }) + "\n";
+        }
+        yield chunk;
+      }
+    })());
+    const run = await runCli(cli, ["replay", "--quiet", "--batch-size", "500", "-"], { cwd: work, stdin: source, nodeArgs: ["--max-old-space-size=96"] });
+    expect(run.code, run.stderr.slice(-500)).toBe(0);
+    expect(run.stderr).toContain(`${total} records: ${total} events, 0 rejected, ${total / 10} candidates, 0 alerts`);
+  });
 });
