@@ -10,12 +10,13 @@ export function openEvents(file: string, io: CliIo, option = "--events"): AsyncI
     if (!io.stdin) throw new UsageError("standard input is not available");
     return io.stdin();
   }
-  const stream = createReadStream(path.resolve(io.cwd, file));
+  // Plain files decode as UTF-8 in the stream (native code); gzip is decoded after gunzip.
+  const gz = file.endsWith(".gz");
+  const stream = createReadStream(path.resolve(io.cwd, file), gz ? {} : { encoding: "utf8" });
   const opened = new Promise<void>((resolve, reject) => {
     stream.once("open", () => resolve());
     stream.once("error", reject);
   });
-  const gz = file.endsWith(".gz");
   const body = gz ? stream.pipe(createGunzip()) : stream;
   if (gz) stream.on("error", (e) => body.destroy(e));
   return (async function* () {
@@ -24,7 +25,7 @@ export function openEvents(file: string, io: CliIo, option = "--events"): AsyncI
     } catch (err) {
       throw new UsageError(`cannot read ${option} ${file}: ${(err as Error).message}`);
     }
-    yield* body as AsyncIterable<Uint8Array>;
+    yield* body as AsyncIterable<Uint8Array | string>;
   })();
 }
 

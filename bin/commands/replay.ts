@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import path from "node:path";
 import { detectBatch, sweepTimers, type BatchOutcome, type DetectStats } from "../../lib/detect/engine.js";
 import { loadDetectionRules } from "../../lib/detect/load-rules.js";
-import { readEvents } from "../../lib/ingest/event-stream.js";
+import { readEventChunks } from "../../lib/ingest/event-stream.js";
 import type { AcceptedEvent, RejectReason } from "../../lib/ingest/types.js";
 import { eventValidator, isRejected, type EventValidator } from "../../lib/ingest/validate.js";
 import { MemoryItemStore } from "../../lib/store/memory.js";
@@ -83,6 +83,7 @@ export const replayCommand: Command = {
     const totals: DetectStats = { events: 0, candidates: 0, alerts: 0, suppressed: 0, capped: 0, excepted: 0, late: 0, retracted: 0, partitionOverflows: 0, tooManyJoinKeys: 0, timers: 0 };
     const rejected = new Map<RejectReason, number>();
     let clock = 0;
+    let lastPurge = 0;
     let nextMinute: number | null = null;
     let records = 0;
     let lastProgress = Date.now();
@@ -106,27 +107,33 @@ export const replayCommand: Command = {
       const swept = await sweepTimers(ctx, clock, nextMinute);
       nextMinute = swept.nextMinute;
       take(swept);
-      // State older than the clock can never match again: keep memory bounded by live state.
-      store.purgeExpired(Math.floor(clock / 1000));
+      // State older than the clock can never match again: keep memory bounded by live state
+      // (a pass over the store, so once per minute of event time).
+      if (clock - lastPurge >= 60_000) {
+        lastPurge = clock;
+        store.purgeExpired(Math.floor(clock / 1000));
+      }
     };
 
     // The future-skew check uses the wall clock; refreshed once per batch.
     let validate: EventValidator = eventValidator({ nowMs: Date.now() });
-    for await (const item of readEvents(input, { keepRecordText: true })) {
-      records++;
-      if (inBatch === 0) validate = eventValidator({ nowMs: Date.now() });
-      inBatch++;
-      if (!item.ok) {
-        rejected.set(item.reason, (rejected.get(item.reason) ?? 0) + 1);
-        io.stderr(`line ${item.line}: ${item.reason}: ${item.message}\n`);
-      } else {
-        const r = validate(item.event, { messageId: `line-${item.line}`, line: item.line }, item.text ?? "");
-        if (isRejected(r)) {
-          rejected.set(r.reason, (rejected.get(r.reason) ?? 0) + 1);
-          io.stderr(`line ${item.line}: ${r.reason}: ${r.message}\n`);
-        } else batch.push(r);
+    for await (const items of readEventChunks(input, { keepRecordText: true })) {
+      for (const item of items) {
+        records++;
+        if (inBatch === 0) validate = eventValidator({ nowMs: Date.now() });
+        inBatch++;
+        if (!item.ok) {
+          rejected.set(item.reason, (rejected.get(item.reason) ?? 0) + 1);
+          io.stderr(`line ${item.line}: ${item.reason}: ${item.message}\n`);
+        } else {
+          const r = validate(item.event, { messageId: `line-${item.line}`, line: item.line }, item.text ?? "");
+          if (isRejected(r)) {
+            rejected.set(r.reason, (rejected.get(r.reason) ?? 0) + 1);
+            io.stderr(`line ${item.line}: ${r.reason}: ${r.message}\n`);
+          } else batch.push(r);
+        }
+        if (inBatch >= batchSize) await flush();
       }
-      if (inBatch >= batchSize) await flush();
       if (!values.quiet && Date.now() - lastProgress > 5000) {
         lastProgress = Date.now();
         const secs = (Date.now() - started) / 1000;

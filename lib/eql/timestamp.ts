@@ -40,8 +40,11 @@ export function parseTimestamp(v: unknown): bigint | null {
   return BigInt(ms) * NS_PER_MS + ns;
 }
 
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return month === 2 && leap ? 29 : DAYS[month - 1]!;
 }
 
 /** ISO 8601 text with nanoseconds for a BigInt time, e.g. `2024-01-01T00:00:00.123456789Z`. */

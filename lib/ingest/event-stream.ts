@@ -39,6 +39,14 @@ const DEFAULT_MAX_RECORD = 16 * 1024 * 1024;
 const DEFAULT_KEEP = 4096;
 
 export async function* readEvents(source: AsyncIterable<string | Uint8Array>, options: ReadOptions = {}): AsyncGenerator<ReadItem> {
+  for await (const items of readEventChunks(source, options)) yield* items;
+}
+
+/**
+ * `readEvents` by input chunk: the records each chunk completes, as one array. Hot loops use it
+ * to avoid an asynchronous step per record.
+ */
+export async function* readEventChunks(source: AsyncIterable<string | Uint8Array>, options: ReadOptions = {}): AsyncGenerator<ReadItem[]> {
   const maxRecord = options.maxRecordChars ?? DEFAULT_MAX_RECORD;
   const keep = options.keepChars ?? DEFAULT_KEEP;
   const withText = options.keepRecordText ?? false;
@@ -66,9 +74,13 @@ export async function* readEvents(source: AsyncIterable<string | Uint8Array>, op
 
   for await (const chunk of source) {
     const text = typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
-    if (text.length > 0) yield* feed(text, false);
+    if (text.length > 0) {
+      const items = [...feed(text, false)];
+      if (items.length > 0) yield items;
+    }
   }
-  yield* feed(decoder.decode(), true);
+  const rest = [...feed(decoder.decode(), true)];
+  if (rest.length > 0) yield rest;
 }
 
 function parseRecord(text: string, line: number, keep: number, withText: boolean): ReadItem {

@@ -36,6 +36,8 @@ export const DEFAULT_MAX_DEPTH = 64;
 export const DEFAULT_KEEP_CHARS = 8192;
 
 const NS_PER_MS = 1_000_000n;
+/** A JSON escape of a surrogate code unit, `\uD800` to `\uDFFF`. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
 
 /**
  * Validates a parsed record. `text` is the record's original text, kept (clipped and made safe for
@@ -65,7 +67,10 @@ export function eventValidator(options: ValidateOptions): EventValidator {
       return rejection("not_an_object", `an event must be a JSON object, found ${kindOf(event)}`, text, keep, origin);
     }
     const record = event as Record<string, unknown>;
-    if (!normalise(record, maxDepth)) {
+    // A lone surrogate can only come from a `\uD8xx`-style escape in the JSON text (decoded UTF-8
+    // has none): when the text is known and has no such escape, strings need no surrogate scan.
+    const scanStrings = text.length === 0 || (text.includes("\\u") && SURROGATE_ESCAPE.test(text));
+    if (!normalise(record, maxDepth, scanStrings)) {
       return rejection("nesting_too_deep", `event nested deeper than ${maxDepth} levels`, text, keep, origin);
     }
     const values = rawValues(record, path);
@@ -117,7 +122,7 @@ function kindOf(v: unknown): string {
  * Checks the nesting depth without recursion and replaces lone surrogates in strings and keys in
  * place. Returns false when the event is nested deeper than `maxDepth`.
  */
-function normalise(root: Record<string, unknown>, maxDepth: number): boolean {
+function normalise(root: Record<string, unknown>, maxDepth: number, scanStrings: boolean): boolean {
   // Two parallel stacks instead of tuples: this walk runs over every event.
   const nodes: object[] = [root];
   const depths: number[] = [1];
@@ -131,7 +136,7 @@ function normalise(root: Record<string, unknown>, maxDepth: number): boolean {
       for (let i = 0; i < arr.length; i++) {
         const v = arr[i];
         if (typeof v === "string") {
-          if (hasLoneSurrogate(v)) arr[i] = toWellFormed(v);
+          if (scanStrings && hasLoneSurrogate(v)) arr[i] = toWellFormed(v);
         } else if (v !== null && typeof v === "object") {
           nodes.push(v);
           depths.push(depth + 1);
@@ -141,7 +146,7 @@ function normalise(root: Record<string, unknown>, maxDepth: number): boolean {
     }
     const obj = node as Record<string, unknown>;
     let keys = Object.keys(obj);
-    if (keys.some(hasLoneSurrogate)) {
+    if (scanStrings && keys.some(hasLoneSurrogate)) {
       renameKeys(obj, keys);
       keys = Object.keys(obj);
     }
@@ -149,7 +154,7 @@ function normalise(root: Record<string, unknown>, maxDepth: number): boolean {
       const key = keys[i]!;
       const v = obj[key];
       if (typeof v === "string") {
-        if (hasLoneSurrogate(v)) defineOwn(obj, key, toWellFormed(v));
+        if (scanStrings && hasLoneSurrogate(v)) defineOwn(obj, key, toWellFormed(v));
       } else if (v !== null && typeof v === "object") {
         nodes.push(v);
         depths.push(depth + 1);
