@@ -2,11 +2,15 @@ import { assertNever, walkExpr, type ArithOp, type Compare, type EventFilter, ty
 import { ARITHMETIC, cidrMatcher, lookupFunction } from "./functions.js";
 import { compileLuceneRegex } from "./lucene-regex.js";
 import { compareVersions, type Mappings } from "./mapping.js";
+import { requirements } from "./requirements.js";
 import {
   fieldGetter, isTrue, scalarCompare, scalarEquals, scalarToString, toNumber,
   type Event, type Scalar, type Value,
 } from "./values.js";
+import { lower } from "./lower.js";
 import { compileWildcard, hasWildcards, type StringMatcher } from "./wildcard.js";
+
+export { lower };
 
 /** A compiled condition. Never throws: missing fields and bad values make a test false. */
 export type Predicate = (event: Event) => boolean;
@@ -45,6 +49,8 @@ export interface CompiledStage {
   readonly until: boolean;
   /** Fields the stage reads (condition and keys), for projections. */
   readonly fields: readonly string[];
+  /** The stage's filter as parsed (for analysis, e.g. the stage index). */
+  readonly filter: EventFilter;
 }
 
 export interface CompiledQuery {
@@ -83,6 +89,7 @@ export function compileAst(query: Query, options: CompileOptions = {}): Compiled
       runs: stage?.runs ?? 1,
       missing: stage?.missing ?? false,
       fields: [...fields],
+      filter,
     };
   };
   let stages: CompiledStage[];
@@ -127,9 +134,47 @@ function exprName(e: Expr): string {
 
 // ---- predicates --------------------------------------------------------------------------------
 
+/**
+ * Compiles a boolean condition. The `and`/`or`/`not` skeleton becomes one generated function
+ * whose leaves (comparisons, `in`, `:`, functions) are precompiled closures, called through
+ * monomorphic call sites: a tree of generic `and`/`or` closures makes every call megamorphic and
+ * cost several times more. The generated source holds only operators and array indexes, never
+ * text from the query, so nothing in a query can inject code.
+ */
 export function predicate(e: Expr, ctx: Ctx = NO_MAPPINGS): Predicate {
+  if (e.kind !== "Logical" && e.kind !== "Not") return leafPredicate(e, ctx);
+  const leaves: Predicate[] = [];
+  const emit = (x: Expr, depth: number): string => {
+    if (depth > 100) {
+      leaves.push(leafPredicate(x, ctx));
+      return `L[${leaves.length - 1}](e)`;
+    }
+    if (x.kind === "Not") return `!(${emit(x.operand, depth + 1)})`;
+    if (x.kind === "Logical") {
+      if (x.op === "or") {
+        const indexed = orIndex(x, ctx);
+        if (indexed) {
+          leaves.push(indexed);
+          return `L[${leaves.length - 1}](e)`;
+        }
+      }
+      return `(${emit(x.left, depth + 1)} ${x.op === "and" ? "&&" : "||"} ${emit(x.right, depth + 1)})`;
+    }
+    leaves.push(leafPredicate(x, ctx));
+    return `L[${leaves.length - 1}](e)`;
+  };
+  const body = emit(e, 0);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function("L", `"use strict"; return (e) => ${body};`)(leaves) as Predicate;
+}
+
+function leafPredicate(e: Expr, ctx: Ctx): Predicate {
   switch (e.kind) {
     case "Logical": {
+      if (e.op === "or") {
+        const indexed = orIndex(e, ctx);
+        if (indexed) return indexed;
+      }
       const a = predicate(e.left, ctx);
       const b = predicate(e.right, ctx);
       return e.op === "and" ? (x) => a(x) && b(x) : (x) => a(x) || b(x);
@@ -158,6 +203,67 @@ export function predicate(e: Expr, ctx: Ctx = NO_MAPPINGS): Predicate {
     default:
       return assertNever(e);
   }
+}
+
+function disjuncts(e: Expr, out: Expr[] = []): Expr[] {
+  if (e.kind === "Logical" && e.op === "or") {
+    disjuncts(e.left, out);
+    disjuncts(e.right, out);
+  } else out.push(e);
+  return out;
+}
+
+const OR_INDEX_MIN = 6;
+
+/**
+ * A long `or` chain whose disjuncts mostly require a value of one field (rules list dozens of
+ * `(process.name : "x.exe" and not process.parent.name : (...))` alternatives) is compiled into a
+ * lookup: the field's value selects the disjuncts that can hold, and only those (with the
+ * disjuncts that do not constrain the field) are evaluated.
+ */
+function orIndex(e: Expr, ctx: Ctx): Predicate | null {
+  const parts = disjuncts(e);
+  if (parts.length < OR_INDEX_MIN) return null;
+  const reqs = parts.map((p) => requirements(p));
+  const count = new Map<string, number>();
+  for (const rs of reqs) for (const f of new Set(rs.map((r) => r.field))) count.set(f, (count.get(f) ?? 0) + 1);
+  let field: string | null = null;
+  for (const [f, n] of count) if (n >= OR_INDEX_MIN && (field === null || n > count.get(field)!)) field = f;
+  if (field === null || ctx.mappings.has(field)) return null;
+  const preds = parts.map((p) => predicate(p, ctx));
+  const cs = new Map<string, number[]>();
+  const ci = new Map<string, number[]>();
+  const rest: number[] = [];
+  reqs.forEach((rs, i) => {
+    const r = rs.find((x) => x.field === field);
+    if (!r) {
+      rest.push(i);
+      return;
+    }
+    for (const v of r.values) {
+      const map = r.ci ? ci : cs;
+      const list = map.get(v);
+      if (list) list.push(i);
+      else map.set(v, [i]);
+    }
+  });
+  const get = fieldGetter(field.split("."));
+  const tryAll = (x: Event, list: readonly number[] | undefined): boolean => {
+    if (list) for (let k = 0; k < list.length; k++) if (preds[list[k]!]!(x)) return true;
+    return false;
+  };
+  const one = (x: Event, s: Scalar): boolean => {
+    const text = typeof s === "string" ? s : scalarToString(s);
+    return tryAll(x, cs.get(text)) || (ci.size > 0 && tryAll(x, ci.get(lower(text))));
+  };
+  return (x) => {
+    if (tryAll(x, rest)) return true;
+    const v = get(x);
+    if (v === null) return false;
+    if (typeof v !== "object") return one(x, v);
+    for (const s of v) if (one(x, s)) return true;
+    return false;
+  };
 }
 
 /** True if some element of `v` satisfies `test`. */
@@ -258,21 +364,6 @@ function orderTest(op: Exclude<Compare["op"], "!=">): (a: Scalar, b: Scalar) => 
   }
 }
 
-const lowerCache = new Map<string, string>();
-/**
- * Lower-cases with a bounded cache: hundreds of rules test the same short fields
- * (`process.name`, `host.os.type`) case-insensitively. Long strings are not cached.
- */
-export function lower(s: string): string {
-  if (s.length > 256) return s.toLowerCase();
-  let r = lowerCache.get(s);
-  if (r === undefined) {
-    r = s.toLowerCase();
-    if (lowerCache.size >= 50_000) lowerCache.clear();
-    lowerCache.set(s, r);
-  }
-  return r;
-}
 
 function inPredicate(e: In, ctx: Ctx): Predicate {
   const target = value(e.target, ctx);
@@ -317,6 +408,9 @@ function inPredicate(e: In, ctx: Ctx): Predicate {
   return e.negated ? (x) => !test(x) : test;
 }
 
+const MATCH_CACHE_ENTRIES = 2048;
+const MATCH_CACHE_MAX_CHARS = 512;
+
 function matchPredicate(e: Match, ctx: Ctx): Predicate {
   const target = value(e.target, ctx);
   const ci = e.caseInsensitive;
@@ -338,14 +432,27 @@ function matchPredicate(e: Match, ctx: Ctx): Predicate {
     }
   }
   const regex = e.op === "regex";
-  const one = (s: Scalar): boolean => {
-    for (const n of nonStrings) if (scalarEquals(s, n)) return true;
-    const str = typeof s === "string" ? s : scalarToString(s);
+  const test = (str: string): boolean => {
     // regex~ folds case inside the regex engine; `:` and `like~` fold here.
     const folded = ci && !regex ? lower(str) : str;
     if (exact.has(folded)) return true;
     for (const m of matchers) if (m(folded)) return true;
     return false;
+  };
+  // Pattern lists cost one matcher call per pattern and value, and field values repeat a lot
+  // (process names, paths, arguments): results for short values are remembered, per predicate.
+  const cache = matchers.length > 1 ? new Map<string, boolean>() : null;
+  const one = (s: Scalar): boolean => {
+    for (const n of nonStrings) if (scalarEquals(s, n)) return true;
+    const str = typeof s === "string" ? s : scalarToString(s);
+    if (cache === null || str.length > MATCH_CACHE_MAX_CHARS) return test(str);
+    let r = cache.get(str);
+    if (r === undefined) {
+      r = test(str);
+      if (cache.size >= MATCH_CACHE_ENTRIES) cache.clear();
+      cache.set(str, r);
+    }
+    return r;
   };
   return (x) => any(target(x), one);
 }

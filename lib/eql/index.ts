@@ -52,3 +52,4 @@ export { compareOrdinals, canonicalJson, eventIdentity, ordinalReader, DEFAULT_T
 export { keyTuples, normaliseKey, tupleKey, MAX_KEY_TUPLES, type KeyValue } from "./join-keys.js";
 export { parseTimestamp, formatTimestamp } from "./timestamp.js";
 export { compareVersions, mappingsFromElasticsearch, type FieldMapping, type Mappings } from "./mapping.js";
+export { buildStageIndex, type IndexedStage, type StageIndex } from "./stage-index.js";

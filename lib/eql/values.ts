@@ -20,6 +20,44 @@ const UNSAFE_SEGMENTS = new Set(Object.getOwnPropertyNames(Object.prototype));
  * an event can never reach Object.prototype.
  */
 export function fieldGetter(path: readonly string[], options: { nullValue?: Scalar } = {}): FieldGetter {
+  const key = JSON.stringify([path, options.nullValue ?? null]);
+  let slot = slots.get(key);
+  if (slot === undefined) {
+    slot = slotGeneration.length;
+    slots.set(key, slot);
+    slotGeneration.push(-1);
+    slotValue.push(null);
+  }
+  return memoised(slot, uncachedFieldGetter(path, options));
+}
+
+/*
+ * Per-event memo of field values. Hundreds of rule predicates test one event in a row and read the
+ * same few dozen fields (`event.category`, `host.os.type`, `process.name`, ...): each field is
+ * resolved once per event and kept in a slot shared by every getter of that path. The memo holds
+ * the last event only and is keyed by object identity (events are never mutated while evaluated).
+ */
+const slots = new Map<string, number>();
+const slotGeneration: number[] = [];
+const slotValue: Value[] = [];
+let currentEvent: object | null = null;
+let generation = 0;
+
+function memoised(slot: number, get: FieldGetter): FieldGetter {
+  return (e) => {
+    if (e !== currentEvent) {
+      currentEvent = e;
+      generation++;
+    }
+    if (slotGeneration[slot] === generation) return slotValue[slot]!;
+    const v = get(e);
+    slotGeneration[slot] = generation;
+    slotValue[slot] = v;
+    return v;
+  };
+}
+
+function uncachedFieldGetter(path: readonly string[], options: { nullValue?: Scalar }): FieldGetter {
   const nullValue = options.nullValue;
   const n = path.length;
   // joined[i][j] = path[i..j] joined by ".", precomputed so lookups never build strings.
@@ -39,24 +77,59 @@ export function fieldGetter(path: readonly string[], options: { nullValue?: Scal
     return out.length === 0 ? null : out.length === 1 ? out[0]! : out;
   };
   if (path.some((p) => UNSAFE_SEGMENTS.has(p))) return slow;
+  // Arrays of scalars (event.category, process.args) are returned as they are: never mutated.
+  const leaf = (v: unknown, e: Event): Value => {
+    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") return v;
+    if (Array.isArray(v) && v.length > 0 && isScalarArray(v)) return v.length === 1 ? (v[0] as Scalar) : (v as Scalar[]);
+    return slow(e);
+  };
+  // Where the nested spelling is missing: every split of the path into keys (`a.b.c`, `a`+`b.c`,
+  // ...) is tried without allocating; most fields a rule reads are missing from most events, so
+  // this is the common case. Arrays along the way, or values found under two spellings, go to the
+  // general resolver. Plain property reads are safe here: no segment names an Object.prototype
+  // property (checked above) and joined keys contain dots.
+  const find = (node: unknown, i: number): unknown => {
+    if (i === n) return node;
+    if (node === null || typeof node !== "object") return undefined;
+    if (Array.isArray(node)) return FALLBACK;
+    const row = joined[i]!;
+    let found: unknown = undefined;
+    for (let j = i; j < n; j++) {
+      const child = (node as Record<string, unknown>)[row[j]!];
+      if (child === undefined) continue;
+      const r = find(child, j + 1);
+      if (r === FALLBACK) return FALLBACK;
+      if (r !== undefined) {
+        if (found !== undefined) return FALLBACK;
+        found = r;
+      }
+    }
+    return found;
+  };
+  const viaFind: FieldGetter = (e) => {
+    const r = find(e, 0);
+    if (r === undefined || r === null) return null;
+    if (r === FALLBACK) return slow(e);
+    return leaf(r, e);
+  };
   // Fast path for the common case: plain nested objects ending in a scalar. Anything else
   // (missing step, array, dotted key) falls back to the general resolver.
   if (n === 1) {
     const [a] = path as [string];
     return (e) => {
       const v = e[a];
-      return typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? v : slow(e);
+      return v === undefined ? viaFind(e) : leaf(v, e);
     };
   }
   if (n === 2) {
     const [a, b] = path as [string, string];
     return (e) => {
       const o = e[a] as Record<string, unknown> | undefined;
-      if (o !== undefined && o !== null && typeof o === "object") {
+      if (o !== undefined && o !== null && typeof o === "object" && !Array.isArray(o)) {
         const v = o[b];
-        if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") return v;
+        if (v !== undefined) return leaf(v, e);
       }
-      return slow(e);
+      return viaFind(e);
     };
   }
   if (n === 3) {
@@ -65,15 +138,26 @@ export function fieldGetter(path: readonly string[], options: { nullValue?: Scal
       const o = e[a] as Record<string, Record<string, unknown> | undefined> | undefined;
       if (o !== undefined && o !== null && typeof o === "object") {
         const p = o[b];
-        if (p !== undefined && p !== null && typeof p === "object") {
+        if (p !== undefined && p !== null && typeof p === "object" && !Array.isArray(p)) {
           const v = p[c];
-          if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") return v;
+          if (v !== undefined) return leaf(v, e);
         }
       }
-      return slow(e);
+      return viaFind(e);
     };
   }
-  return slow;
+  return viaFind;
+}
+
+/** A value `find` returns when the general resolver must decide. */
+const FALLBACK: unique symbol = Symbol("fallback");
+
+function isScalarArray(v: readonly unknown[]): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (typeof x !== "string" && typeof x !== "number" && typeof x !== "boolean") return false;
+  }
+  return true;
 }
 
 function resolve(node: unknown, joined: string[][], i: number, n: number, out: Scalar[], nullValue: Scalar | undefined): void {
