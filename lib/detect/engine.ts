@@ -1,5 +1,5 @@
 import {
-  brokenByUntil, compareOrdinals, formatTimestamp, keyTuples, rejectedByMissing, SequenceMachine,
+  brokenByUntil, buildStageIndex, compareOrdinals, DEFAULT_CATEGORY_FIELD, type IndexedStage, formatTimestamp, keyTuples, rejectedByMissing, SequenceMachine,
   type Event, type KeyValue, type Member, type Ordinal, type Scalar,
 } from "../eql/index.js";
 import { fieldGetter } from "../eql/index.js";
@@ -129,12 +129,25 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
   const eventAlerts: { rule: DetectionRule; data: RowData; origin: Origin }[] = [];
   const late = new Set<number>();
 
-  batch.forEach((accepted, index) => {
+  const index = stageIndexOf(ctx.rules);
+  batch.forEach((accepted, eventIndex) => {
     const { event } = accepted;
     const stream = eventStreamName(event);
     const tbv = tiebreaker(event);
     const tb = tbv === null ? null : typeof tbv === "object" ? (tbv[0] ?? null) : tbv;
-    for (const rule of ctx.rules) {
+    // Only the stages the index lists as candidates can match; their predicates decide.
+    const byRule = new Map<DetectionRule, number[]>();
+    for (const c of index.candidates(event)) {
+      const list = byRule.get(c.value.rule);
+      if (list) list.push(c.value.stage);
+      else byRule.set(c.value.rule, [c.value.stage]);
+    }
+    for (const { rule, stage } of index.unindexed) {
+      const list = byRule.get(rule);
+      if (list) list.push(stage);
+      else byRule.set(rule, [stage]);
+    }
+    for (const [rule, candidateStages] of byRule) {
       if (!rule.inScope(stream)) continue;
       const query = rule.query;
       const data = (): RowData => {
@@ -147,16 +160,17 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
       }
       let row: RowData | null = null;
       const stages = query.until ? [...query.stages, query.until] : query.stages;
-      stages.forEach((stage, si) => {
-        if (!stage.matches(event)) return;
+      for (const si of candidateStages.sort((a, b) => a - b)) {
+        const stage = stages[si]!;
+        if (!stage.matches(event)) continue;
         const kt = keyTuples(stage, event);
         if (!kt.success) {
           out.stats.tooManyJoinKeys++;
-          return;
+          continue;
         }
-        if (kt.tuples.length === 0) return;
+        if (kt.tuples.length === 0) continue;
         row ??= data();
-        if (accepted.ts < nowNs - rule.windowNs - BigInt(options.allowedLatenessMs) * NS_PER_MS) late.add(index);
+        if (accepted.ts < nowNs - rule.windowNs - BigInt(options.allowedLatenessMs) * NS_PER_MS) late.add(eventIndex);
         const isUntil = stage.until;
         // A match waiting for a trailing missing stage is decided by a timer after window +
         // lateness: its rows must outlive that by the sweep's delay (an hour of margin).
@@ -177,7 +191,7 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
           if (accepted.ts > w.maxTs) w.maxTs = accepted.ts;
           if (isUntil || stage.missing) w.lateNegatives = true;
         }
-      });
+      }
     }
   });
   out.stats.late = late.size;
@@ -250,6 +264,40 @@ export async function sweepTimers(ctx: DetectContext, nowMs: number, fromMinute:
     }
   }
   return { ...out, nextMinute: toMinute + 1 };
+}
+
+interface RuleStage {
+  readonly rule: DetectionRule;
+  /** Index into the rule's stages, the `until` stage last. */
+  readonly stage: number;
+}
+
+interface RulesIndex {
+  readonly candidates: (event: Event) => IndexedStage<RuleStage>[];
+  /** Stages compiled with another category field (`event_category_override`): always tested. */
+  readonly unindexed: readonly RuleStage[];
+}
+
+const indexes = new WeakMap<readonly DetectionRule[], RulesIndex>();
+
+/** The stage index of a rule set, built once per set. */
+function stageIndexOf(rules: readonly DetectionRule[]): RulesIndex {
+  let index = indexes.get(rules);
+  if (index) return index;
+  const entries: IndexedStage<RuleStage>[] = [];
+  const unindexed: RuleStage[] = [];
+  for (const rule of rules) {
+    const q = rule.query;
+    const stages = q.until ? [...q.stages, q.until] : q.stages;
+    stages.forEach((stage, i) => {
+      if (q.categoryField === DEFAULT_CATEGORY_FIELD) entries.push({ stage, value: { rule, stage: i } });
+      else unindexed.push({ rule, stage: i });
+    });
+  }
+  const built = buildStageIndex(entries, DEFAULT_CATEGORY_FIELD);
+  index = { candidates: (e) => built.candidates(e), unindexed };
+  indexes.set(rules, index);
+  return index;
 }
 
 function ttlSeconds(baseNs: bigint, windowNs: bigint, latenessMs: number): number {
