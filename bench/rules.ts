@@ -3,6 +3,7 @@
  * whose parse time is the yardstick for compile time. Everything is read from this repository;
  * nothing outside it is read at run time.
  */
+import { gunzipSync } from "node:zlib";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -89,6 +90,15 @@ function ruleFile(dir: string, rule: FixtureRule): string | null {
  */
 export function tomlCorpus(fixture: readonly FixtureRule[], fixturePath: string): TomlCorpus {
   const dir = dirname(resolve(fixturePath));
+  // The whole rule files, extracted next to the fixture (scripts/extract-rule-fixture.mjs).
+  const archive = join(dir, "eql-rule-files.json.gz");
+  if (existsSync(archive)) {
+    const byPath = new Map((JSON.parse(gunzipSync(readFileSync(archive)).toString("utf8")) as { path: string; text: string }[]).map((f) => [f.path, f.text]));
+    const texts = fixture.map((r) => byPath.get(r.path));
+    if (texts.every((t) => t !== undefined)) {
+      return { texts: texts as string[], bytes: byteSum(texts as string[]), original: true, description: `the ${texts.length} original rule TOML files (${archive.split("/").slice(-2).join("/")})` };
+    }
+  }
   const files = fixture.map((r) => ruleFile(dir, r));
   if (files.every((f) => f !== null)) {
     const texts = files.map((f) => readFileSync(f!, "utf8"));

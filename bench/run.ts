@@ -26,7 +26,9 @@ import { writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseToml } from "smol-toml";
-import { compile, type CompiledQuery, type Event, type Predicate } from "../lib/eql/index.js";
+import {
+  buildStageIndex, compile, DEFAULT_CATEGORY_FIELD, type CompiledQuery, type CompiledStage, type Event, type IndexedStage, type Predicate, type StageIndex,
+} from "../lib/eql/index.js";
 import { generateEvents } from "./generate.js";
 import {
   BenchInputError, DEFAULT_FIXTURE, ROOT, SEED_RULE_ID, loadFixture, loadSeedRule, tomlCorpus, wholeRuleFiles,
@@ -79,14 +81,31 @@ function parseAndSeed(lines: readonly string[], from: number, to: number, preds:
   return objects;
 }
 
-function parseAndAll(lines: readonly string[], from: number, to: number, preds: readonly Predicate[], counts: Uint32Array): number {
+/**
+ * All rules as the detector runs them: the stage index lists the stages an event can match (by
+ * category and by a required value of each stage), those predicates decide; stages compiled with
+ * another category field (`event_category_override`) are always tested. Match counts are the same
+ * as testing every predicate (test/eql-stage-index.test.ts checks the index against brute force).
+ */
+interface AllStages {
+  readonly index: StageIndex<number>;
+  /** [predicate, position in allPreds] of the stages outside the index. */
+  readonly others: readonly (readonly [Predicate, number])[];
+}
+
+function parseAndAll(lines: readonly string[], from: number, to: number, all: AllStages, counts: Uint32Array): number {
   let objects = 0;
-  const n = preds.length;
+  const others = all.others;
   for (let i = from; i < to; i++) {
     const e: unknown = JSON.parse(lines[i]!);
     if (e !== null && typeof e === "object") {
       objects++;
-      for (let j = 0; j < n; j++) if (preds[j]!(e as Event)) counts[j]!++;
+      const candidates = all.index.candidates(e as Event);
+      for (let k = 0; k < candidates.length; k++) {
+        const c = candidates[k]!;
+        if (c.stage.matches(e as Event)) counts[c.value]!++;
+      }
+      for (let k = 0; k < others.length; k++) if (others[k]![0](e as Event)) counts[others[k]![1]]!++;
     }
     if ((i & 0x3fff) === 0) sampleMemory();
   }
@@ -115,9 +134,9 @@ const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maxim
 const mb = (bytes: number): string => `${fmt(bytes / 1048576, 1)} MB`;
 
 /** Stage predicates of a compiled query, `until` last, with labels for the report. */
-function stagePredicates(q: CompiledQuery): { pred: Predicate; label: string }[] {
-  const out = q.stages.map((s) => ({ pred: s.matches, label: `stage ${s.index + 1} (${s.category ?? "any"})` }));
-  if (q.until) out.push({ pred: q.until.matches, label: `until (${q.until.category ?? "any"})` });
+function stagePredicates(q: CompiledQuery): { pred: Predicate; label: string; stage: CompiledStage }[] {
+  const out = q.stages.map((s) => ({ pred: s.matches, label: `stage ${s.index + 1} (${s.category ?? "any"})`, stage: s }));
+  if (q.until) out.push({ pred: q.until.matches, label: `until (${q.until.category ?? "any"})`, stage: q.until });
   return out;
 }
 
@@ -237,13 +256,19 @@ function main(): number {
   const allPreds: Predicate[] = [];
   const owner: number[] = []; // allPreds index -> compiled index
   let seedOffset = -1;
+  const indexEntries: IndexedStage<number>[] = [];
+  const others: [Predicate, number][] = [];
   compiled.forEach((c, i) => {
     if (c.rule.rule_id === SEED_RULE_ID) seedOffset = allPreds.length;
     for (const s of stagePredicates(c.query)) {
+      if (c.query.categoryField === DEFAULT_CATEGORY_FIELD) indexEntries.push({ stage: s.stage, value: allPreds.length });
+      else others.push([s.pred, allPreds.length]);
       allPreds.push(s.pred);
       owner.push(i);
     }
   });
+  const allStages: AllStages = { index: buildStageIndex(indexEntries), others };
+  console.log(`stage index: ${allStages.index.stats.indexed} of ${allPreds.length} stages indexed by a required value, ${others.length} tested on every event (event_category_override)`);
   console.log(`stages: seed rule ${seedPreds.length}, all rules ${allPreds.length} (${compiled.length} rules)`);
 
   // ---- warm-up, and the size of the all-rules sample ----
@@ -254,8 +279,8 @@ function main(): number {
     parseAndSeed(lines, 0, warm, seedPreds, new Uint32Array(seedPreds.length));
   }
   const probe = Math.min(2000, lines.length);
-  parseAndAll(lines, 0, probe, allPreds, new Uint32Array(allPreds.length));
-  const [probeMs] = time(() => parseAndAll(lines, 0, probe, allPreds, new Uint32Array(allPreds.length)));
+  parseAndAll(lines, 0, probe, allStages, new Uint32Array(allPreds.length));
+  const [probeMs] = time(() => parseAndAll(lines, 0, probe, allStages, new Uint32Array(allPreds.length)));
   const allCostMs = probeMs / probe;
   const fitting = Math.floor(ALL_RULES_BUDGET_MS / rounds / allCostMs);
   const allTarget = Math.min(lines.length, allEventsFlag ?? Math.max(MIN_ALL_EVENTS, fitting));
@@ -271,7 +296,7 @@ function main(): number {
         `because the full stream would not fit the time budget (~${fmt(allCostMs * 1000)} µs per event); its ratio is against parse-only on that same sample.`,
     );
   }
-  parseAndAll(sample, 0, Math.min(sample.length, WARMUP_EVENTS / 4), allPreds, new Uint32Array(allPreds.length));
+  parseAndAll(sample, 0, Math.min(sample.length, WARMUP_EVENTS / 4), allStages, new Uint32Array(allPreds.length));
 
   // ---- measured rounds ----
   // Other processes share the machine, and their load drifts over seconds. So each variant is
@@ -323,7 +348,7 @@ function main(): number {
     }
     for (let from = 0; from < sample.length; from += allChunk) {
       const to = Math.min(sample.length, from + allChunk);
-      pairs.all.push(pair(sample, from, to, "parseSample", "all", () => parseAndAll(sample, from, to, allPreds, allCounts)));
+      pairs.all.push(pair(sample, from, to, "parseSample", "all", () => parseAndAll(sample, from, to, allStages, allCounts)));
     }
     for (const v of Object.keys(sum) as Variant[]) totals[v].push(sum[v]);
     console.log(`  round ${r + 1}/${rounds}: ${(Object.keys(sum) as Variant[]).map((v) => `${v} ${fmt(sum[v])} ms`).join(", ")}`);

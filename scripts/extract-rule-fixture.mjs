@@ -3,6 +3,8 @@
 //   eql-rules.json   every non-deprecated EQL rule (the fields the engine tests need)
 //   LICENSE.txt, NOTICE.txt   the corpus licence files, which must travel with the data
 //   toml/...         a few whole rule files, for the loader tests
+//   eql-rule-files.json.gz   the whole TOML text of every rule in eql-rules.json ({path, text}),
+//                    for the benchmark's compile-versus-TOML-parse figure on the real files
 //
 //   node scripts/extract-rule-fixture.mjs [CORPUS_DIR]
 //
@@ -13,6 +15,7 @@
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 import { parse } from "smol-toml";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -52,14 +55,17 @@ const files = [...(await walk(path.join(corpus, "rules"))), ...(await walk(path.
 
 const typeCounts = { all: {}, non_deprecated: {} };
 const rules = [];
+const texts = [];
 for (const rel of files) {
-  const doc = parse(await readFile(path.join(corpus, rel), "utf8"));
+  const text = await readFile(path.join(corpus, rel), "utf8");
+  const doc = parse(text);
   const { rule, metadata } = doc;
   const deprecated = metadata?.maturity === "deprecated" || rel.startsWith("rules/_deprecated/");
   typeCounts.all[rule.type] = (typeCounts.all[rule.type] ?? 0) + 1;
   if (deprecated) continue;
   typeCounts.non_deprecated[rule.type] = (typeCounts.non_deprecated[rule.type] ?? 0) + 1;
   if (rule.type !== "eql") continue;
+  texts.push({ path: rel, text });
   rules.push({
     path: rel,
     rule_id: rule.rule_id,
@@ -95,6 +101,7 @@ const fixture = {
 
 await mkdir(outDir, { recursive: true });
 await writeFile(path.join(outDir, "eql-rules.json"), `${JSON.stringify(fixture, null, 1)}\n`);
+await writeFile(path.join(outDir, "eql-rule-files.json.gz"), gzipSync(JSON.stringify(texts), { level: 9 }));
 await copyFile(path.join(corpus, "LICENSE.txt"), path.join(outDir, "LICENSE.txt"));
 await copyFile(path.join(corpus, "NOTICE.txt"), path.join(outDir, "NOTICE.txt"));
 

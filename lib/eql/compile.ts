@@ -164,9 +164,16 @@ export function predicate(e: Expr, ctx: Ctx = NO_MAPPINGS): Predicate {
     return `L[${leaves.length - 1}](e)`;
   };
   const body = emit(e, 0);
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function("L", `"use strict"; return (e) => ${body};`)(leaves) as Predicate;
+  let factory = skeletons.get(body);
+  if (!factory) {
+    factory = new Function("L", `"use strict"; return (e) => ${body};`) as (leaves: Predicate[]) => Predicate;
+    skeletons.set(body, factory);
+  }
+  return factory(leaves);
 }
+
+/** Generated skeletons by source: many conditions share a shape, and generating code is costly. */
+const skeletons = new Map<string, (leaves: Predicate[]) => Predicate>();
 
 function leafPredicate(e: Expr, ctx: Ctx): Predicate {
   switch (e.kind) {

@@ -85,7 +85,19 @@ export const ARITHMETIC: Readonly<Record<"+" | "-" | "*" | "/" | "%", (a: number
   "%": (a, b) => (b === 0 ? null : a % b),
 };
 
+/** Parsed CIDR blocks by text: rules repeat the same private ranges, and parsing IPv6 is slow. */
+const cidrCache = new Map<string, [ipaddr.IPv4 | ipaddr.IPv6, number] | null>();
+
 function parseCidr(text: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | null {
+  let hit = cidrCache.get(text);
+  if (hit === undefined) {
+    hit = parseCidrUncached(text);
+    if (cidrCache.size < 10_000) cidrCache.set(text, hit);
+  }
+  return hit;
+}
+
+function parseCidrUncached(text: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | null {
   try {
     if (text.includes("/")) return ipaddr.parseCIDR(text);
     const addr = ipaddr.parse(text);

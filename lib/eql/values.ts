@@ -20,15 +20,15 @@ const UNSAFE_SEGMENTS = new Set(Object.getOwnPropertyNames(Object.prototype));
  * an event can never reach Object.prototype.
  */
 export function fieldGetter(path: readonly string[], options: { nullValue?: Scalar } = {}): FieldGetter {
-  const key = JSON.stringify([path, options.nullValue ?? null]);
-  let slot = slots.get(key);
-  if (slot === undefined) {
-    slot = slotGeneration.length;
-    slots.set(key, slot);
+  const key = JSON.stringify(options.nullValue === undefined ? path : [path, options.nullValue]);
+  let getter = getters.get(key);
+  if (getter === undefined) {
+    getter = memoised(slotGeneration.length, uncachedFieldGetter(path, options));
     slotGeneration.push(-1);
     slotValue.push(null);
+    getters.set(key, getter);
   }
-  return memoised(slot, uncachedFieldGetter(path, options));
+  return getter;
 }
 
 /*
@@ -37,7 +37,8 @@ export function fieldGetter(path: readonly string[], options: { nullValue?: Scal
  * resolved once per event and kept in a slot shared by every getter of that path. The memo holds
  * the last event only and is keyed by object identity (events are never mutated while evaluated).
  */
-const slots = new Map<string, number>();
+/** One memoised getter per path (and null_value): compiled rules share them. */
+const getters = new Map<string, FieldGetter>();
 const slotGeneration: number[] = [];
 const slotValue: Value[] = [];
 let currentEvent: object | null = null;
