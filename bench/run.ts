@@ -29,6 +29,7 @@ import { parse as parseToml } from "smol-toml";
 import {
   buildStageIndex, compile, DEFAULT_CATEGORY_FIELD, type CompiledQuery, type CompiledStage, type Event, type IndexedStage, type Predicate, type StageIndex,
 } from "../lib/eql/index.js";
+import { measureDetect, REPLAY_TARGET } from "./detect.js";
 import { generateEvents } from "./generate.js";
 import {
   BenchInputError, DEFAULT_FIXTURE, ROOT, SEED_RULE_ID, loadFixture, loadSeedRule, tomlCorpus, wholeRuleFiles,
@@ -172,7 +173,7 @@ function positiveInt(name: string, v: string | undefined, min: number): number |
 
 // ---- main ---------------------------------------------------------------------------------------
 
-function main(): number {
+async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       events: { type: "string", default: "200000" },
@@ -467,6 +468,17 @@ function main(): number {
     memory: { peakRssBytes: peak.rss, peakHeapUsedBytes: peak.heapUsed },
     notes,
   };
+  // ---- the detect path ----
+  console.log("\ndetect path (streaming detector, in-memory store)");
+  const detect = await measureDetect(lines, fixture, { replayEvents: Math.min(lines.length, 100_000), candidateEvents: Math.min(lines.length, 100_000), allRuleEvents: Math.min(lines.length, 5_000), rounds: 3 });
+  const rp = detect.replay;
+  console.log(`  triage replay, seed rule, ${fmt(rp.events)} events (${mb(rp.bytes)}): ${fmt(median(rp.replayMs))} ms vs JSON.parse-only ${fmt(median(rp.parseOnlyMs))} ms; ratio ${fmt(rp.ratio, 2)} (target >= ${REPLAY_TARGET}) ${rp.pass ? "pass" : "FAIL"}; ${rp.alerts} alerts`);
+  console.log(`    ${rp.summary}`);
+  for (const [name, c] of Object.entries(detect.candidates)) {
+    console.log(`  candidate rows, ${name} (${c.rules} rules): ${fmt(c.rowsPerThousandEvents, 1)} per 1,000 events (${fmt(c.candidateRows)} rows over ${fmt(c.events)} events; ${fmt(c.eventsMatchingAStage)} events match a sequence or sample stage; ${c.alerts} alerts; ${fmt(c.ms)} ms)`);
+  }
+  (results as Record<string, unknown>).detect = detect;
+  if (!rp.pass) notes.push(`triage replay ratio ${rp.ratio} is below the ${REPLAY_TARGET} target`);
   writeFileSync(values.out, JSON.stringify(results, null, 2) + "\n");
   console.log(`wrote ${rel(values.out)}; whole run ${fmt((performance.now() - started) / 1000, 1)} s`);
   if (!ok) return 1;
@@ -475,7 +487,7 @@ function main(): number {
 }
 
 try {
-  process.exitCode = main();
+  process.exitCode = await main();
 } catch (err) {
   if (err instanceof BenchInputError) {
     console.error(`bench: ${err.message}`);

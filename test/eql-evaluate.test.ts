@@ -43,6 +43,19 @@ describe("timestamps", () => {
     }
   });
 
+  it("reads random UTC times exactly, whatever the number of fractional digits", () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date("1971-01-01T00:00:00Z"), max: new Date("2099-12-31T23:59:59Z"), noInvalidDate: true }), fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 999_999_999 }), (date, digits, nanos) => {
+        const base = date.toISOString().slice(0, 19);
+        const fraction = digits === 0 ? "" : "." + String(nanos).padStart(9, "0").slice(0, digits);
+        const expected = BigInt(Date.parse(base + "Z")) * 1_000_000n + BigInt(fraction === "" ? 0 : Number(fraction.slice(1).padEnd(9, "0")));
+        expect(parseTimestamp(`${base}${fraction}Z`)).toBe(expected);
+        expect(parseTimestamp(`${base}${fraction}+00:00`)).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it("formats back to ISO text at full precision", () => {
     expect(formatTimestamp(1704067200123456789n)).toBe("2024-01-01T00:00:00.123456789Z");
     expect(formatTimestamp(1704067200100000000n)).toBe("2024-01-01T00:00:00.100Z");

@@ -12,7 +12,8 @@ export function openEvents(file: string, io: CliIo, option = "--events"): AsyncI
   }
   // Plain files decode as UTF-8 in the stream (native code); gzip is decoded after gunzip.
   const gz = file.endsWith(".gz");
-  const stream = createReadStream(path.resolve(io.cwd, file), gz ? {} : { encoding: "utf8" });
+  // Large reads: fewer trips through the event loop on big captures.
+  const stream = createReadStream(path.resolve(io.cwd, file), gz ? { highWaterMark: 1 << 20 } : { encoding: "utf8", highWaterMark: 1 << 20 });
   const opened = new Promise<void>((resolve, reject) => {
     stream.once("open", () => resolve());
     stream.once("error", reject);
