@@ -122,13 +122,7 @@ export const queryCommand: Command = {
       // Keep only the events that match a stage; the evaluator orders them.
       const kept: Event[] = [];
       const stages = query.until ? [...query.stages, query.until] : query.stages;
-      for await (const item of readEvents(input)) {
-        if (!item.ok) {
-          stats.rejected++;
-          io.stderr(`line ${item.line}: ${item.reason}: ${item.message}\n`);
-          continue;
-        }
-        stats.read++;
+      for await (const item of parsedEvents(input, io, stats)) {
         if (stages.some((s) => s.matches(item.event))) kept.push(item.event);
       }
       const result = evaluate(query, kept, options);
@@ -150,6 +144,19 @@ interface Stats {
   results: number;
 }
 
+/** The events of the input; a line that is not a JSON object is reported with its number and counted. */
+async function* parsedEvents(input: AsyncIterable<Uint8Array | string>, io: CliIo, stats: Stats): AsyncGenerator<{ line: number; event: Event }> {
+  for await (const item of readEvents(input)) {
+    if (!item.ok) {
+      stats.rejected++;
+      io.stderr(`line ${item.line}: ${item.reason}: ${item.message}\n`);
+      continue;
+    }
+    stats.read++;
+    yield item;
+  }
+}
+
 async function runEventQuery(
   query: CompiledQuery,
   input: AsyncIterable<Uint8Array | string>,
@@ -166,13 +173,7 @@ async function runEventQuery(
   const ordered = options.sort || query.pipes.length > 0 || options.size !== undefined;
   const bound = query.pipes.length <= 1 ? Math.min(head ?? tail ?? Infinity, tail === undefined ? (options.size ?? Infinity) : Infinity) : Infinity;
   const matches: { ordinal: Ordinal; line: number; event: Event }[] = [];
-  for await (const item of readEvents(input)) {
-    if (!item.ok) {
-      stats.rejected++;
-      io.stderr(`line ${item.line}: ${item.reason}: ${item.message}\n`);
-      continue;
-    }
-    stats.read++;
+  for await (const item of parsedEvents(input, io, stats)) {
     if (!stage.matches(item.event)) continue;
     const o = read(item.event);
     if (!o.success) {
