@@ -97,6 +97,10 @@ describe("exceptions", () => {
     const out = await run(ctx, [proc(1, 0, { process: { name: "allowed.exe" } }), proc(2, 10)]);
     expect(out.alerts.map((a) => `${a.rule.id}:${a.events.map((e) => (e as { event: { id: string } }).event.id).join(",")}`)).toEqual(["r1:p2"]);
     expect(out.stats.excepted).toBe(2);
+    // redelivered: excepted again, but counted once
+    const again = await run(ctx, [proc(1, 0, { process: { name: "allowed.exe" } }), proc(2, 10)]);
+    expect(again.alerts).toEqual([]);
+    expect(again.stats.excepted).toBe(0);
   });
 });
 
@@ -114,6 +118,8 @@ describe("alert cap", () => {
     const out = await run(ctx, [proc(1, 0), proc(2, 1), proc(3, 2), proc(4, 3)]);
     expect(out.alerts).toHaveLength(2);
     expect(out.stats.capped).toBe(2);
+    // the capped matches redelivered are counted once
+    expect((await run(ctx, [proc(3, 2), proc(4, 3)])).stats.capped).toBe(0);
     const next = await run(ctx, [proc(5, 4)], T0 + 6 * 60_000);
     expect(next.alerts).toHaveLength(1);
   });

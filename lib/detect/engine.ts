@@ -469,11 +469,11 @@ async function commitMatch(
   members: readonly MatchMember[], nowMs: number, out: BatchOutcome,
 ): Promise<CommitResult> {
   const present = members.filter((m): m is { data: RowData; stage: number } => m !== null);
+  const id = makeAlertId(rule.id, where.tuple, members.map((m) => (m ? `${m.data.id}@${m.stage}` : null)));
   if (present.some((m) => m.data.x !== null)) {
-    out.stats.excepted++;
+    if (await markOnce(ctx, id, "excepted", nowMs, options)) out.stats.excepted++;
     return "excepted";
   }
-  const id = makeAlertId(rule.id, where.tuple, members.map((m) => (m ? `${m.data.id}@${m.stage}` : null)));
   const firstNs = present.reduce((a, m) => (m.data.ts < a ? m.data.ts : a), present[0]!.data.ts);
   const lastNs = present.reduce((a, m) => (m.data.ts > a ? m.data.ts : a), present[0]!.data.ts);
   const firstMs = Number(firstNs / NS_PER_MS);
@@ -543,8 +543,21 @@ async function commitMatch(
   }
   if (r.failed.includes(0)) return "duplicate";
   if (r.failed.some((i) => i > 0 && i < capIndex) || r.failed.includes(suppIndex)) return "conflict";
-  out.stats.capped++;
+  if (await markOnce(ctx, id, "capped", nowMs, options)) out.stats.capped++;
   return "capped";
+}
+
+/**
+ * Records that a match was excepted or capped, so that a redelivered duplicate is not counted
+ * again. True the first time.
+ */
+async function markOnce(ctx: DetectContext, alertId: string, outcome: "excepted" | "capped", nowMs: number, options: EngineOptions): Promise<boolean> {
+  const r = await ctx.store.transact([{
+    kind: "put",
+    item: { pk: `mark#${alertId}`, sk: outcome, expiresAt: Math.floor((nowMs + options.alertTtlMs) / 1000) },
+    condition: { op: "not_exists" },
+  }]);
+  return r.ok;
 }
 
 /** Re-checks the open alerts of a partition against until and missing-stage events in the window. */
