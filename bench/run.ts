@@ -104,7 +104,7 @@ function parseAndAll(lines: readonly string[], from: number, to: number, all: Al
       const candidates = all.index.candidates(e as Event);
       for (let k = 0; k < candidates.length; k++) {
         const c = candidates[k]!;
-        if (c.stage.matches(e as Event)) counts[c.value]!++;
+        if (c.stage.condition(e as Event)) counts[c.value]!++; // the index has checked the category
       }
       for (let k = 0; k < others.length; k++) if (others[k]![0](e as Event)) counts[others[k]![1]]!++;
     }

@@ -35,7 +35,10 @@ describe("stage index", () => {
     ];
     let matched = 0;
     for (const e of events) {
-      const candidates = new Set(index.candidates(e));
+      const list = index.candidates(e);
+      const candidates = new Set(list);
+      // a candidate is in its category: its condition alone gives the same answer as matches()
+      for (const c of list) expect(c.stage.condition(e), c.value).toBe(c.stage.matches(e));
       for (const entry of entries) {
         if (entry.stage.matches(e)) {
           matched++;

@@ -1,5 +1,5 @@
 import {
-  brokenByUntil, buildStageIndex, compareOrdinals, DEFAULT_CATEGORY_FIELD, type IndexedStage, formatTimestamp, keyTuples, rejectedByMissing, SequenceMachine,
+  brokenByUntil, buildStageIndex, compareOrdinals, DEFAULT_CATEGORY_FIELD, type CompiledStage, type IndexedStage, formatTimestamp, keyTuples, rejectedByMissing, SequenceMachine,
   type Event, type KeyValue, type Member, type Ordinal, type Scalar,
 } from "../eql/index.js";
 import { fieldGetter } from "../eql/index.js";
@@ -135,18 +135,16 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
     const stream = eventStreamName(event);
     const tbv = tiebreaker(event);
     const tb = tbv === null ? null : typeof tbv === "object" ? (tbv[0] ?? null) : tbv;
-    // Only the stages the index lists as candidates can match; their predicates decide.
-    const byRule = new Map<DetectionRule, number[]>();
-    for (const c of index.candidates(event)) {
-      const list = byRule.get(c.value.rule);
-      if (list) list.push(c.value.stage);
-      else byRule.set(c.value.rule, [c.value.stage]);
-    }
-    for (const { rule, stage } of index.unindexed) {
+    // Only the stages the index lists as candidates can match; their predicates decide. The
+    // index has already checked the category of its candidates, so their condition alone decides.
+    const byRule = new Map<DetectionRule, { si: number; indexed: boolean }[]>();
+    const add = (rule: DetectionRule, si: number, indexed: boolean) => {
       const list = byRule.get(rule);
-      if (list) list.push(stage);
-      else byRule.set(rule, [stage]);
-    }
+      if (list) list.push({ si, indexed });
+      else byRule.set(rule, [{ si, indexed }]);
+    };
+    for (const c of index.candidates(event)) add(c.value.rule, c.value.stage, true);
+    for (const { rule, stage } of index.unindexed) add(rule, stage, false);
     for (const [rule, candidateStages] of byRule) {
       if (!rule.inScope(stream)) continue;
       const query = rule.query;
@@ -154,15 +152,16 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
         const p = project(event, rule.fields);
         return { id: accepted.id, ts: accepted.ts, tb, ev: p.event, truncated: p.truncated, x: rule.exception(event, nowMs) };
       };
+      const test = (stage: CompiledStage, indexed: boolean) => (indexed ? stage.condition(event) : stage.matches(event));
       if (query.kind === "EventQuery") {
-        if (query.stages[0]!.matches(event)) eventAlerts.push({ rule, data: data(), origin: accepted.origin });
+        if (test(query.stages[0]!, candidateStages[0]!.indexed)) eventAlerts.push({ rule, data: data(), origin: accepted.origin });
         continue;
       }
       let row: RowData | null = null;
       const stages = query.until ? [...query.stages, query.until] : query.stages;
-      for (const si of candidateStages.sort((a, b) => a - b)) {
+      for (const { si, indexed } of candidateStages.sort((a, b) => a.si - b.si)) {
         const stage = stages[si]!;
-        if (!stage.matches(event)) continue;
+        if (!test(stage, indexed)) continue;
         const kt = keyTuples(stage, event);
         if (!kt.success) {
           out.stats.tooManyJoinKeys++;

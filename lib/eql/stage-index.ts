@@ -38,7 +38,10 @@ interface CategoryBucket<T> {
 }
 
 export interface StageIndex<T> {
-  /** Stages the event could match (a superset of those it matches), each once. */
+  /**
+   * Stages the event could match (a superset of those it matches), each once. The event is in
+   * each candidate's category (or the stage is `any`): its `condition` alone decides.
+   */
   candidates(event: Event): IndexedStage<T>[];
   /** How the stages were indexed, for reports. */
   readonly stats: { readonly stages: number; readonly indexed: number; readonly always: number; readonly fields: number };
