@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parse, type Expr, type Query } from "../lib/eql/index.js";
+import { compile, parse, type Expr, type Query } from "../lib/eql/index.js";
 
 function ok(source: string): Query {
   const r = parse(source);
@@ -205,6 +205,15 @@ describe("syntax errors name the line and column and show the text with a caret"
     expect(err(deep).message).toMatch(/^expression nested too deeply/);
     const nots = "any where " + "not ".repeat(5000) + "a";
     expect(err(nots).message).toMatch(/^expression nested too deeply/);
+  });
+
+  it("turns an enormous chain of terms into an error, never a crash", () => {
+    for (const op of ["and", "or"]) {
+      const q = "any where " + Array.from({ length: 30_000 }, (_, i) => `a == ${i}`).join(` ${op} `);
+      const r = compile(q);
+      if (r.success) expect(typeof r.data.stages[0]!.matches({ a: 1 })).toBe("boolean");
+      else expect(r.errors[0]!.message).toMatch(/too deeply nested or too long/);
+    }
   });
 });
 

@@ -30,21 +30,34 @@ export function parse(source: string): ParseResult {
     query = parseQuery(source);
   } catch (err) {
     if (err instanceof EqlSyntaxError) return { success: false, errors: [err] };
-    if (err instanceof RangeError) {
-      // Stack exhaustion on pathological input is reported like any syntax error.
-      return { success: false, errors: [new EqlSyntaxError("query too deeply nested", source, { start: 0, end: 1 })] };
-    }
+    if (err instanceof RangeError) return { success: false, errors: [tooDeep(source)] };
     throw err;
   }
-  const errors = validateQuery(query, source);
+  let errors: EqlQueryError[];
+  try {
+    errors = validateQuery(query, source);
+  } catch (err) {
+    if (err instanceof RangeError) return { success: false, errors: [tooDeep(source)] };
+    throw err;
+  }
   return errors.length > 0 ? { success: false, errors } : { success: true, data: query };
+}
+
+/** Stack exhaustion on pathological input (a chain of tens of thousands of terms) is an error, not a crash. */
+function tooDeep(source: string): EqlSyntaxError {
+  return new EqlSyntaxError("query too deeply nested or too long", source, { start: 0, end: Math.min(1, source.length) });
 }
 
 /** Parses, validates and compiles an EQL query into predicates. */
 export function compile(source: string, options: CompileOptions = {}): CompileResult {
   const parsed = parse(source);
   if (!parsed.success) return parsed;
-  return { success: true, data: compileAst(parsed.data, options) };
+  try {
+    return { success: true, data: compileAst(parsed.data, options) };
+  } catch (err) {
+    if (err instanceof RangeError) return { success: false, errors: [tooDeep(source)] };
+    throw err;
+  }
 }
 export { combinations, evaluate, type EvaluateOptions, type Evaluation, type EvaluationResult, type SkippedEvent, type SkipReason } from "./evaluate.js";
 export { brokenByUntil, rejectedByMissing, SequenceMachine, type CompletedSequence, type Member, type SequenceSpec } from "./sequence-machine.js";
