@@ -6,8 +6,13 @@ import { loadDetectionRules } from "../../lib/detect/load-rules.js";
 import { readEventChunks } from "../../lib/ingest/event-stream.js";
 import type { AcceptedEvent, RejectReason } from "../../lib/ingest/types.js";
 import { eventValidator, isRejected, type EventValidator } from "../../lib/ingest/validate.js";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDbItemStore } from "../../lib/store/dynamodb.js";
+import { createStateTable } from "../../lib/store/dynamodb-table.js";
+import type { ItemStore } from "../../lib/store/items.js";
 import { MemoryItemStore } from "../../lib/store/memory.js";
-import { EXIT_OK, EXIT_USAGE, parseCommandLine, UsageError, type Command } from "./command.js";
+import { withTimeOffset } from "../../lib/store/time-offset.js";
+import { EXIT_OK, EXIT_USAGE, parseCommandLine, UsageError, type CliIo, type Command } from "./command.js";
 import { openEvents, packageRoot } from "./input.js";
 
 
@@ -30,6 +35,12 @@ Options:
   --batch-size N       records per batch (default 100, as an SQS batch)
   --out FILE           write alerts to FILE instead of standard output
   --lateness DURATION  allowed lateness, e.g. 15m (default 15m)
+  --state memory|dynamodb
+                       where the detector keeps its state (default memory)
+  --table NAME         the DynamoDB table (with --state dynamodb)
+  --endpoint URL       a DynamoDB endpoint, e.g. DynamoDB Local (default: the SDK's, from
+                       AWS_REGION / AWS_ENDPOINT_URL_DYNAMODB and the usual credentials)
+  --create-table       create the table with the production schema (TTL, stream) if missing
   --quiet              no progress line
   -h, --help           show this help
 
@@ -47,6 +58,10 @@ export const replayCommand: Command = {
       "batch-size": { type: "string" },
       out: { type: "string" },
       lateness: { type: "string" },
+      state: { type: "string" },
+      table: { type: "string" },
+      endpoint: { type: "string" },
+      "create-table": { type: "boolean" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     });
@@ -58,6 +73,12 @@ export const replayCommand: Command = {
     const batchSize = values["batch-size"] === undefined ? 100 : Number(values["batch-size"]);
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) throw new UsageError(`--batch-size needs an integer from 1 to 100000, got "${values["batch-size"]}"`);
     const lateness = values.lateness === undefined ? 15 * 60_000 : parseDurationArg(values.lateness);
+    const state = values.state ?? "memory";
+    if (state !== "memory" && state !== "dynamodb") throw new UsageError(`--state must be memory or dynamodb, got "${state}"`);
+    if (state === "dynamodb" && values.table === undefined) throw new UsageError("--state dynamodb needs --table NAME");
+    if (state === "memory" && (values.table !== undefined || values.endpoint !== undefined || values["create-table"])) {
+      throw new UsageError("--table, --endpoint and --create-table need --state dynamodb");
+    }
 
     const rulePaths = (values.rules ?? [path.join(packageRoot(), "rules")]).map((p) => path.resolve(io.cwd, p));
     const loaded = await loadDetectionRules(rulePaths);
@@ -78,8 +99,12 @@ export const replayCommand: Command = {
     if (values.out !== undefined) out = createWriteStream(path.resolve(io.cwd, values.out));
     const write = (line: string) => (out ? out.write(line) : io.stdout(line));
 
-    const store = new MemoryItemStore();
-    const ctx = { store, rules: loaded.rules, options: { allowedLatenessMs: lateness } };
+    const memory = state === "memory" ? new MemoryItemStore() : null;
+    let store: ItemStore = memory ?? (await openDynamoDb(values.table!, values.endpoint, values["create-table"] === true, io));
+    // Captures are replayed on the events' clock, days in the past: shift the TTLs the table sees
+    // by the distance to the wall clock (plus a day), or DynamoDB would delete state as it lands.
+    let shifted = memory !== null;
+    const ctx = { get store() { return store; }, rules: loaded.rules, options: { allowedLatenessMs: lateness } };
     const totals: DetectStats = { events: 0, candidates: 0, alerts: 0, suppressed: 0, capped: 0, excepted: 0, late: 0, retracted: 0, partitionOverflows: 0, tooManyJoinKeys: 0, timers: 0 };
     const rejected = new Map<RejectReason, number>();
     let clock = 0;
@@ -100,6 +125,10 @@ export const replayCommand: Command = {
       inBatch = 0;
       if (batch.length === 0) return;
       for (const a of batch) clock = Math.max(clock, Number(a.ts / 1_000_000n));
+      if (!shifted) {
+        shifted = true;
+        store = withTimeOffset(store, Math.max(0, Math.ceil((Date.now() - clock) / 1000)) + 86_400);
+      }
       const current = batch;
       batch = [];
       take(await detectBatch(ctx, current, clock));
@@ -109,9 +138,9 @@ export const replayCommand: Command = {
       take(swept);
       // State older than the clock can never match again: keep memory bounded by live state
       // (a pass over the store, so once per minute of event time).
-      if (clock - lastPurge >= 60_000) {
+      if (memory && clock - lastPurge >= 60_000) {
         lastPurge = clock;
-        store.purgeExpired(Math.floor(clock / 1000));
+        memory.purgeExpired(Math.floor(clock / 1000));
       }
     };
 
@@ -137,7 +166,7 @@ export const replayCommand: Command = {
       if (!values.quiet && Date.now() - lastProgress > 5000) {
         lastProgress = Date.now();
         const secs = (Date.now() - started) / 1000;
-        io.stderr(`... ${records} records, ${totals.alerts} alerts, ${Math.round(records / secs)} records/s, state ${store.size} items\n`);
+        io.stderr(`... ${records} records, ${totals.alerts} alerts, ${Math.round(records / secs)} records/s${memory ? `, state ${memory.size} items` : ""}\n`);
       }
     }
     await flush();
@@ -156,6 +185,19 @@ export const replayCommand: Command = {
     return EXIT_OK;
   },
 };
+
+async function openDynamoDb(table: string, endpoint: string | undefined, create: boolean, io: CliIo): Promise<ItemStore> {
+  const client = new DynamoDBClient(endpoint ? { endpoint } : {});
+  if (create) {
+    try {
+      await createStateTable(client, table);
+    } catch (err) {
+      throw new UsageError(`cannot create table ${table}: ${(err as Error).message}`);
+    }
+    io.stderr(`table ${table} ready\n`);
+  }
+  return new DynamoDbItemStore({ client, tableName: table });
+}
 
 function parseDurationArg(text: string): number {
   const m = /^(\d+)(ms|s|m|h)$/.exec(text);

@@ -32,9 +32,13 @@ export async function buildCli(prefix: string): Promise<{ work: string; cli: str
 }
 
 /** Runs the bundle with `args`; `nodeArgs` go to node itself (e.g. a heap limit). */
-export function runCli(cli: string, args: readonly string[], options: { cwd: string; stdin?: Readable; nodeArgs?: readonly string[] }): Promise<Run> {
+export function runCli(
+  cli: string, args: readonly string[], options: { cwd: string; stdin?: Readable; nodeArgs?: readonly string[]; env?: Readonly<Record<string, string>> },
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), cli, ...args], { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), cli, ...args], {
+      cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"], ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
