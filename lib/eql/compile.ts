@@ -10,8 +10,6 @@ import {
 import { lower } from "./lower.js";
 import { compileWildcard, hasWildcards, type StringMatcher } from "./wildcard.js";
 
-export { lower };
-
 /** A compiled condition. Never throws: missing fields and bad values make a test false. */
 export type Predicate = (event: Event) => boolean;
 /** A compiled value expression. Never throws; null stands for missing. */

@@ -93,7 +93,9 @@ function evaluateSequence(query: CompiledQuery, events: readonly Event[], option
   const tooMany = new Set<number>();
   events.forEach((e, index) => {
     let byKey: Map<string, { tuple: KeyValue[]; stages: number[]; until: boolean }> | undefined;
-    const add = (stage: CompiledStage, expandedIndex: number | null) => {
+    // `positions` are the expanded stage indexes the stage fills (a stage `with runs=N` is one
+    // predicate for N positions); null for `until`.
+    const add = (stage: CompiledStage, positions: readonly number[] | null) => {
       if (!stage.matches(e)) return;
       const kt = keyTuples(stage, e);
       if (!kt.success) {
@@ -105,14 +107,13 @@ function evaluateSequence(query: CompiledQuery, events: readonly Event[], option
         const k = tupleKey(tuple);
         let entry = byKey.get(k);
         if (!entry) byKey.set(k, (entry = { tuple, stages: [], until: false }));
-        if (expandedIndex === null) entry.until = true;
-        else entry.stages.push(expandedIndex);
+        if (positions === null) entry.until = true;
+        else entry.stages.push(...positions);
       }
     };
-    // A stage with runs=N is one predicate for N expanded positions.
     let pos = 0;
     for (const s of query.stages) {
-      if (s.matches(e)) for (let r = 0; r < s.runs; r++) add(s, pos + r);
+      add(s, Array.from({ length: s.runs }, (_, r) => pos + r));
       pos += s.runs;
     }
     if (until) add(until, null);

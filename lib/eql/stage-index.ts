@@ -1,5 +1,5 @@
 import type { CompiledStage } from "./compile.js";
-import { lower } from "./compile.js";
+import { lower } from "./lower.js";
 import { best, requirements } from "./requirements.js";
 import { fieldGetter, type Event, type FieldGetter } from "./values.js";
 
