@@ -7,69 +7,15 @@
  *    same rule and key, and every reference match shares an event with a raised alert.
  */
 import fc from "fast-check";
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { evaluate, eventIdentity, type Event } from "../lib/eql/index.js";
+import { evaluate, eventIdentity } from "../lib/eql/index.js";
 import type { DetectionRule } from "../lib/detect/rule.js";
 import { alertMembers, referenceMatches, replay, testRule } from "./helpers/detect-harness.js";
+import { RULE_QUERIES, scenario, stream } from "./helpers/scenarios.js";
 
 const NUM_RUNS = Number(process.env.DETECT_RUNS ?? 25);
-const T0 = Date.parse("2026-11-20T10:00:00.000Z");
-const seedQuery = readFileSync(new URL("../rules/initial_access_execution_remote_via_msiexec.toml", import.meta.url), "utf8").split("query = '''")[1]!.split("'''")[0]!;
 
-const RULES: Record<string, DetectionRule> = {
-  seed: testRule(seedQuery, { rule_id: "seed" }),
-  until: testRule('sequence by host.id with maxspan=30s [process where event.action == "start"] [network where true] until [process where event.action == "end"]', { rule_id: "until" }),
-  runs: testRule('sequence by host.id with maxspan=1m [authentication where event.outcome == "failure"] with runs=3 [authentication where event.outcome == "success"]', { rule_id: "runs" }),
-  trailing: testRule('sequence by host.id with maxspan=1m [process where event.action == "start"] ![process where event.action == "end"]', { rule_id: "trailing" }),
-};
-
-let serial = 0;
-function ev(tsMs: number, body: Record<string, unknown>): Event {
-  serial++;
-  return { "@timestamp": new Date(tsMs).toISOString(), ...body, event: { id: `e${serial}`, ...(body.event as object) } };
-}
-
-type Scenario =
-  | { kind: "attack" | "citrix" | "syspath" | "wrongKey" | "slow" | "noV" | "noise" | "auth" | "procNet" | "startEnd"; at: number; d1: number; d2: number; host: number };
-
-const scenario: fc.Arbitrary<Scenario> = fc.record({
-  kind: fc.constantFrom("attack", "attack", "citrix", "syspath", "wrongKey", "slow", "noV", "noise", "auth", "procNet", "startEnd"),
-  at: fc.integer({ min: 0, max: 600_000 }),
-  d1: fc.integer({ min: 0, max: 40_000 }),
-  d2: fc.integer({ min: 0, max: 40_000 }),
-  host: fc.integer({ min: 0, max: 2 }),
-}) as fc.Arbitrary<Scenario>;
-
-function events(s: Scenario, n: number): Event[] {
-  const t = T0 + s.at;
-  const host = { id: `h${s.host}`, os: { type: "windows" } };
-  const user = { id: "S-1-5-21-1-2-3-1001" };
-  const ent = `ent-${n}`;
-  const msiexec = (args: string[]) => ev(t, { event: { category: ["process"], action: "start" }, host, user, process: { name: "msiexec.exe", args, entity_id: ent } });
-  const net = () => ev(t + s.d1, { event: { category: ["network"], action: "connection_attempted" }, host, process: { name: "msiexec.exe", entity_id: ent } });
-  const child = (extra: Record<string, unknown>, delay = s.d1 + s.d2) =>
-    ev(t + delay, { event: { category: ["process"], action: "start" }, host, user, process: { name: "payload.exe", executable: "C:\\Users\\x\\payload.exe", parent: { name: "msiexec.exe", entity_id: ent }, entity_id: `${ent}-c`, ...extra } });
-  switch (s.kind) {
-    case "attack": return [msiexec(["msiexec.exe", "/V"]), net(), child({})];
-    case "citrix": return [msiexec(["/V"]), net(), child({ code_signature: { subject_name: "Citrix Systems, Inc.", trusted: true } })];
-    case "syspath": return [msiexec(["/V"]), net(), child({ executable: "C:\\Windows\\System32\\srtasks.exe" })];
-    case "wrongKey": return [msiexec(["/V"]), net(), child({ parent: { name: "msiexec.exe", entity_id: "someone-else" } })];
-    case "slow": return [msiexec(["/V"]), net(), child({}, 61_000 + s.d2)];
-    case "noV": return [msiexec(["/i"]), net(), child({})];
-    case "noise": return [ev(t, { event: { category: ["process"], action: "start" }, host, process: { name: "svchost.exe", entity_id: `n-${n}` } })];
-    case "auth": return [0, 1, 2, 3].map((k) => ev(t + k * (s.d1 % 9000), { event: { category: ["authentication"], outcome: k < 3 || s.d2 % 2 === 0 ? "failure" : "success" }, host }))
-      .concat([ev(t + 3 * (s.d1 % 9000) + s.d2 % 20_000, { event: { category: ["authentication"], outcome: "success" }, host })]);
-    case "procNet": return [ev(t, { event: { category: ["process"], action: "start" }, host }), ev(t + s.d1 % 30_000, { event: { category: ["network"], action: "connection_accepted" }, host })];
-    case "startEnd": return [ev(t, { event: { category: ["process"], action: "start" }, host }), ...(s.d2 % 3 === 0 ? [] : [ev(t + s.d1 * 2, { event: { category: ["process"], action: "end" }, host })])];
-  }
-}
-
-function stream(scenarios: Scenario[]): Event[] {
-  serial = 0;
-  const all = scenarios.flatMap((s, n) => events(s, n));
-  return all.sort((a, b) => Date.parse(a["@timestamp"] as string) - Date.parse(b["@timestamp"] as string) || eventIdentity(a).localeCompare(eventIdentity(b)));
-}
+const RULES: Record<string, DetectionRule> = Object.fromEntries(Object.entries(RULE_QUERIES).map(([id, q]) => [id, testRule(q, { rule_id: id })]));
 
 const key = (members: string[]) => members.join(",");
 const streams = fc.array(scenario, { minLength: 1, maxLength: 14 });

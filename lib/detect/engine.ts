@@ -245,6 +245,7 @@ export async function sweepTimers(ctx: DetectContext, nowMs: number, fromMinute:
   const rulesById = new Map(ctx.rules.map((r) => [r.id, r]));
   const toMinute = Math.floor(nowMs / 60_000);
   const nowSec = Math.floor(nowMs / 1000);
+  let firstFailed: number | null = null;
   for (let minute = fromMinute; minute <= toMinute; minute++) {
     const timers = await ctx.store.query(`timer#${minute}`, {}, { nowSec });
     for (const t of timers) {
@@ -259,10 +260,12 @@ export async function sweepTimers(ctx: DetectContext, nowMs: number, fromMinute:
         await ctx.store.delete(t);
       } catch (err) {
         out.failures.push(failure(w, err));
+        firstFailed ??= minute;
       }
     }
   }
-  return { ...out, nextMinute: toMinute + 1 };
+  // A failed timer stays in place; the next sweep starts from its minute so it is retried.
+  return { ...out, nextMinute: firstFailed ?? toMinute + 1 };
 }
 
 interface RuleStage {
