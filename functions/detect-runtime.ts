@@ -1,0 +1,100 @@
+/**
+ * What the detect and sweep functions set up once per cold start: configuration from the
+ * environment (lib/infra/env.ts, the contract with the stack), the DynamoDB store, the rules
+ * (loaded and compiled once), the rejected-events sender, Powertools logger and metrics.
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { loadDetectionRules } from "../lib/detect/load-rules.js";
+import type { DetectContext, EngineOptions } from "../lib/detect/engine.js";
+import { rejectedQueueSender, type RejectedSender } from "../lib/ingest/rejected-queue.js";
+import { s3ClientFromEnv, s3ObjectReader, type ObjectReader } from "../lib/ingest/s3.js";
+import type { IngestOptions } from "../lib/ingest/decode.js";
+import { ENV } from "../lib/infra/env.js";
+import { DynamoDbItemStore } from "../lib/store/dynamodb.js";
+
+// The stack sets POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE; these are the defaults.
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? "eql-stream-triage";
+export const logger = new Logger({ serviceName });
+export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? "EqlStreamTriage", serviceName });
+
+export class ConfigurationError extends Error {
+  override readonly name = "ConfigurationError";
+}
+
+export interface DetectRuntime {
+  readonly detect: DetectContext;
+  readonly rejected: RejectedSender;
+  readonly s3: ObjectReader;
+  readonly ingest: IngestOptions;
+  readonly ruleCount: number;
+}
+
+let runtime: Promise<DetectRuntime> | null = null;
+
+/** The runtime of this container, built on first use; a failed build is retried on the next call. */
+export function detectRuntime(env: Readonly<Record<string, string | undefined>> = process.env): Promise<DetectRuntime> {
+  runtime ??= build(env).catch((err: unknown) => {
+    runtime = null;
+    throw err;
+  });
+  return runtime;
+}
+
+async function build(env: Readonly<Record<string, string | undefined>>): Promise<DetectRuntime> {
+  const problems: string[] = [];
+  const table = env[ENV.table];
+  if (!table) problems.push(`${ENV.table} is not set`);
+  const rejectedQueueUrl = env[ENV.rejectedQueueUrl];
+  if (!rejectedQueueUrl) problems.push(`${ENV.rejectedQueueUrl} is not set`);
+  const lateness = seconds(env, ENV.allowedLatenessSeconds, 900, problems);
+  const skew = seconds(env, ENV.maxFutureSkewSeconds, 300, problems);
+  const withoutDataStream = env[ENV.matchEventsWithoutDataStream];
+  if (withoutDataStream !== undefined && withoutDataStream !== "true" && withoutDataStream !== "false") {
+    problems.push(`${ENV.matchEventsWithoutDataStream} must be "true" or "false", got "${withoutDataStream}"`);
+  }
+  if (problems.length > 0) throw new ConfigurationError(`bad configuration: ${problems.join("; ")}`);
+
+  const rulesDir = env[ENV.rulesDir] ?? defaultRulesDir();
+  const started = Date.now();
+  const loaded = await loadDetectionRules([rulesDir], { matchEventsWithoutDataStream: withoutDataStream !== "false" });
+  // A broken rule is reported and skipped (cdk-nag style isolation); no rule at all is a broken
+  // deployment, and failing loudly keeps the events in the queue rather than dropping them.
+  for (const p of loaded.problems) logger.error("rule skipped", { problem: p });
+  if (loaded.problems.length > 0) metrics.addMetric("RuleErrors", "Count", loaded.problems.length);
+  if (loaded.rules.length === 0) throw new ConfigurationError(`no loadable EQL rule in ${rulesDir}`);
+  logger.info("rules loaded", { rules: loaded.rules.length, skipped: loaded.skipped, ms: Date.now() - started, rulesDir });
+
+  const options: Partial<EngineOptions> = { allowedLatenessMs: lateness * 1000 };
+  return {
+    // The store adapter retries throttling and 5xx itself, with jitter; SDK retries on top would
+    // multiply into tens of seconds on a persistent fault before the partition is reported failed.
+    detect: { store: new DynamoDbItemStore({ client: new DynamoDBClient({ maxAttempts: 1 }), tableName: table! }), rules: loaded.rules, options },
+    rejected: rejectedQueueSender({ client: new SQSClient({}), queueUrl: rejectedQueueUrl! }),
+    s3: s3ObjectReader(s3ClientFromEnv(env)),
+    ingest: { maxFutureSkewMs: skew * 1000 },
+    ruleCount: loaded.rules.length,
+  };
+}
+
+/** `rules/` next to the bundle (the stack copies it there); from a source checkout, the repo's. */
+function defaultRulesDir(): string {
+  const beside = fileURLToPath(new URL("./rules/", import.meta.url));
+  if (existsSync(beside)) return beside;
+  return fileURLToPath(new URL("../rules/", import.meta.url));
+}
+
+function seconds(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    problems.push(`${name} must be a whole number of seconds, got "${raw}"`);
+    return fallback;
+  }
+  return n;
+}
