@@ -139,3 +139,8 @@ export async function measureDetect(lines: readonly string[], fixture: readonly 
   const allRulesFigures = await measureCandidates(lines.slice(0, options.allRuleEvents), allRules);
   return { replay, candidates: { seedRule, allRules: allRulesFigures } };
 }
+
+/** The fixture's rules that compile, ready for the detector. */
+export function fixtureRules(fixture: readonly FixtureRule[]): DetectionRule[] {
+  return fixture.map(fixtureRule).filter((r): r is DetectionRule => r !== null);
+}

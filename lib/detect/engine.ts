@@ -72,6 +72,8 @@ export interface DetectStats {
   partitionOverflows: number;
   tooManyJoinKeys: number;
   timers: number;
+  /** Partitions (rule, key tuple) the batch touched: each costs one window query. */
+  partitions: number;
 }
 
 export interface PartitionFailure {
@@ -90,7 +92,7 @@ export interface BatchOutcome {
 }
 
 function emptyStats(): DetectStats {
-  return { events: 0, candidates: 0, alerts: 0, suppressed: 0, capped: 0, excepted: 0, late: 0, retracted: 0, partitionOverflows: 0, tooManyJoinKeys: 0, timers: 0 };
+  return { events: 0, candidates: 0, alerts: 0, suppressed: 0, capped: 0, excepted: 0, late: 0, retracted: 0, partitionOverflows: 0, tooManyJoinKeys: 0, timers: 0, partitions: 0 };
 }
 
 /** What a candidate row keeps of its event. */
@@ -215,6 +217,7 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
   }
 
   // 3-7, partition by partition: a failure in one never stops the others.
+  out.stats.partitions = works.size;
   for (const w of works.values()) {
     if (failedPartitions.has(w.pk)) continue;
     try {
