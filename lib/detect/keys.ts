@@ -52,6 +52,19 @@ export function capKey(ruleId: string, intervalStartMs: number): { pk: string; s
   return { pk: `cap#${ruleId}`, sk: String(intervalStartMs) };
 }
 
+/**
+ * A reminder to check, after a few minutes, that an alert (or its retraction) reached triage: the
+ * stream is the way alerts reach triage, and this is the safety net when a stream batch failed.
+ * Minute buckets rather than a sparse global index: the sweep already walks minute buckets, and
+ * the store port stays the same five operations.
+ */
+export function retriageKey(dueMinute: number, alertId: string): { pk: string; sk: string } {
+  return { pk: `retriage#${dueMinute}`, sk: alertId };
+}
+
+/** Minutes after an alert or retraction at which the sweep checks that triage saw it. */
+export const RETRIAGE_DELAY_MINUTES = 5;
+
 export function timerKey(dueMinute: number, partition: string): { pk: string; sk: string } {
   return { pk: `timer#${dueMinute}`, sk: partition };
 }
