@@ -164,16 +164,21 @@ export function parseStrict(text: string): V4 | V6 | string {
     // The zone index only scopes a link-local address on one host; the address is what we classify.
     return addr.zoneId === undefined ? addr : new ipaddr.IPv6(addr.parts);
   }
-  if (!isDottedQuad(text)) {
+  if (!DOTTED_QUAD.test(text)) {
     return ipaddr.IPv4.isValid(text)
       ? "ambiguous IPv4 form: use four decimal parts without leading zeros"
       : "not an IPv4 or IPv6 address";
   }
-  return ipaddr.IPv4.parse(text);
+  // The shape is checked; ipaddr.js reads the parts (as decimal: none has a leading zero) and range-checks them.
+  try {
+    return ipaddr.IPv4.parse(text);
+  } catch {
+    return "not an IPv4 or IPv6 address";
+  }
 }
 
 function isDottedQuad(text: string): boolean {
-  return DOTTED_QUAD.test(text) && ipaddr.IPv4.isValidFourPartDecimal(text);
+  return DOTTED_QUAD.test(text) && ipaddr.IPv4.isValid(text);
 }
 
 /** Classifies a parsed address (the list loader and the CIDR structure call this too). */
