@@ -80,8 +80,15 @@ export async function putTriageResult(store: ItemStore, result: TriageResult, op
   return alert ? { ok: false, reason: "stale" } : { ok: false, reason: "alert_missing" };
 }
 
+/** A stored result with the TTL it was written with (delivery marks take the same TTL). */
+export interface StoredTriageResult {
+  readonly result: TriageResult;
+  /** Epoch seconds, or null when written without one. */
+  readonly expiresAt: number | null;
+}
+
 /** The stored result, or null. A result of an unknown version is a StoreError, never a guess. */
-export async function getTriageResult(store: ItemStore, alertId: string, nowSec: number): Promise<TriageResult | null> {
+export async function getStoredTriageResult(store: ItemStore, alertId: string, nowSec: number): Promise<StoredTriageResult | null> {
   const item = await store.get(triageResultKey(alertId), { nowSec });
   if (!item) return null;
   if (typeof item.result !== "string") throw new StoreError(`triage result of alert ${alertId} has no result text`);
@@ -93,5 +100,10 @@ export async function getTriageResult(store: ItemStore, alertId: string, nowSec:
   }
   const version = (parsed as { version?: unknown } | null)?.version;
   if (version !== TRIAGE_RESULT_VERSION) throw new StoreError(`triage result of alert ${alertId} has version ${String(version)}, expected ${TRIAGE_RESULT_VERSION}`);
-  return parsed as TriageResult;
+  return { result: parsed as TriageResult, expiresAt: typeof item.expiresAt === "number" ? item.expiresAt : null };
+}
+
+/** The stored result alone (see getStoredTriageResult). */
+export async function getTriageResult(store: ItemStore, alertId: string, nowSec: number): Promise<TriageResult | null> {
+  return (await getStoredTriageResult(store, alertId, nowSec))?.result ?? null;
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { admitAlert, claimDigestFlush, counterKey, digestKey, markDigestPosted, releaseDigestLease, type AdmitInput } from "../../lib/deliver/digest.js";
 import { claimLease, deliveryMarkKey, getDeliveryMark, markDone, releaseLease, type DeliveryKey } from "../../lib/store/delivery-marks.js";
 import { StoreError, type ItemStore } from "../../lib/store/items.js";
-import { alertItemKey, getTriageResult, putTriageResult, triageResultKey } from "../../lib/store/triage-results.js";
+import { alertItemKey, getStoredTriageResult, getTriageResult, putTriageResult, triageResultKey } from "../../lib/store/triage-results.js";
 import type { Guide, GuideBlock, TriageResult } from "../../lib/triage/result.js";
 import { seedTriageResult } from "./triage-fixture.js";
 
@@ -31,6 +31,7 @@ export function deliveryStoreContract(name: string, makeStore: () => Promise<Ite
       const r = resultFor("a1", "open");
       expect(await putTriageResult(s, r, { expiresAt: NOW_SEC + 3600 })).toEqual({ ok: true });
       expect(await getTriageResult(s, "a1", NOW_SEC)).toEqual(r);
+      expect(await getStoredTriageResult(s, "a1", NOW_SEC)).toEqual({ result: r, expiresAt: NOW_SEC + 3600 });
       const alert = await s.get(alertItemKey("a1"), { nowSec: NOW_SEC });
       expect(alert).toMatchObject({ status: "open", kind: "alert" });
       expect(alert).not.toHaveProperty("pendingTriage");
