@@ -19,7 +19,7 @@ export type Md =
   | { readonly kind: "text"; readonly raw: string }
   /** An inline code span: shows `raw` verbatim on one line. */
   | { readonly kind: "code"; readonly raw: string }
-  /** A code block (```): shows `raw` verbatim, newlines kept. */
+  /** A code block (```): shows `raw` verbatim, newlines kept. Empty renders as nothing, like `code`. */
   | { readonly kind: "pre"; readonly raw: string }
   /** Trusted mrkdwn written by this package (`*Host*`, "\n", an emoji code): never cut. */
   | { readonly kind: "markup"; readonly mrkdwn: string }
@@ -131,7 +131,7 @@ function renderFull(node: Md): string {
     case "code":
       return node.raw === "" ? "" : "`" + escapeCode(node.raw, true) + "`";
     case "pre":
-      return "```" + escapeCode(node.raw, false) + "```";
+      return node.raw === "" ? "" : "```" + escapeCode(node.raw, false) + "```";
     case "markup":
       return node.mrkdwn;
     case "wrap": {
@@ -191,7 +191,7 @@ function emit(node: Md, w: Writer): void {
       if (node.raw !== "") emitSpan("`", sanitize(node.raw), true, w);
       return;
     case "pre":
-      emitSpan("```", sanitize(node.raw), false, w);
+      if (node.raw !== "") emitSpan("```", sanitize(node.raw), false, w);
       return;
     case "markup":
       w.put(node.mrkdwn);
