@@ -369,6 +369,7 @@ function keyString(k: ItemKey): string {
 
 /** A plain-JSON copy without undefined object members (DynamoDB has no undefined). */
 function clean<T>(v: T): T {
+  if (v instanceof Uint8Array) return v;
   if (Array.isArray(v)) return v.map((e) => (e === undefined ? null : clean(e))) as T;
   if (v !== null && typeof v === "object") {
     const out: Record<string, unknown> = {};
@@ -384,6 +385,7 @@ function fromDynamo(raw: Record<string, unknown>): Item {
 }
 
 function plain(v: unknown): AttrValue {
+  if (v instanceof Uint8Array) return v;
   if (v instanceof Set) return [...(v as Set<unknown>)].map((e) => plain(e)).sort() as AttrValue;
   if (Array.isArray(v)) return v.map(plain);
   if (v !== null && typeof v === "object") {

@@ -11,7 +11,8 @@
  * - `transact` is all or nothing; a failed condition cancels it and says which operations failed.
  */
 
-export type AttrValue = string | number | boolean | null | readonly AttrValue[] | { readonly [key: string]: AttrValue };
+/** Uint8Array is DynamoDB's binary type (compressed payloads: billing is per byte). */
+export type AttrValue = string | number | boolean | null | Uint8Array | readonly AttrValue[] | { readonly [key: string]: AttrValue };
 
 export interface ItemKey {
   readonly pk: string;

@@ -22,6 +22,17 @@ export function storeContract(name: string, makeStore: () => Promise<ItemStore> 
       expect(await s.get({ pk: "p", sk: "zz" }, { nowSec: NOW })).toBeNull();
     });
 
+    it("keeps binary attributes as bytes", async () => {
+      const s = await makeStore();
+      const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+      await s.batchPut([item("bin", "a", { z: bytes, nested: { b: new Uint8Array([7]) } })]);
+      const got = await s.get({ pk: "bin", sk: "a" }, { nowSec: NOW });
+      expect(got?.z).toBeInstanceOf(Uint8Array);
+      expect([...(got?.z as Uint8Array)]).toEqual([0, 1, 2, 250, 255]);
+      expect([...((got?.nested as { b: Uint8Array }).b)]).toEqual([7]);
+      expect((await s.query("bin", {}, { nowSec: NOW }))[0]?.z).toBeInstanceOf(Uint8Array);
+    });
+
     it("writes large batches (more than 25 items, duplicates included)", async () => {
       const s = await makeStore();
       const items = Array.from({ length: 120 }, (_, i) => item("big", String(i % 100).padStart(3, "0"), { i }));
