@@ -13,7 +13,9 @@ import type { ProviderEvidence } from "../lib/triage/result.js";
 import { abuseIpDbProvider } from "../lib/triage/reputation/abuseipdb.js";
 import { enrichIps } from "../lib/triage/reputation/enrich.js";
 import { greyNoiseProvider } from "../lib/triage/reputation/greynoise.js";
+import { parseListSpecs } from "../lib/triage/reputation/lists.js";
 import { toPublicIp, type PublicIp, type ReputationProvider } from "../lib/triage/reputation/provider.js";
+import { createReputationProviders, type ReputationSetup } from "../lib/triage/reputation/setup.js";
 
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
 const KEY = "test-key-0123456789";
@@ -449,4 +451,21 @@ describe("enrichIps", () => {
 
 afterAll(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+describe("createReputationProviders", () => {
+  it("configures lists when given, AbuseIPDB and GreyNoise only with a key (or GreyNoise keyless when opted in)", async () => {
+    const lists = parseListSpecs("s3://b/drop.json,tor=s3://b/tor.txt");
+    const names = (setup: Partial<ReputationSetup>) =>
+      createReputationProviders({ keys: null, lists: [], listSources: {}, ...setup }).providers.map((p) => p.name);
+    expect(names({})).toEqual([]);
+    expect(names({ lists })).toEqual(["lists"]);
+    expect(names({ keys: { abuseipdb: KEY } })).toEqual(["abuseipdb"]);
+    expect(names({ keys: { abuseipdb: KEY, greynoise: KEY }, lists })).toEqual(["lists", "abuseipdb", "greynoise"]);
+    expect(names({ greyNoiseKeyless: true })).toEqual(["greynoise"]);
+    const s = await fakeServer((r) => ({ status: 200, body: gnAnswer(decodeURIComponent(r.url.split("/").pop()!)) }));
+    const { providers } = createReputationProviders({ keys: { greynoise: KEY }, lists: [], listSources: {}, greyNoiseBaseUrl: s.base });
+    expect(await providers[0]!.lookup(ip("45.83.66.1"), ctx())).toMatchObject({ provider: "greynoise", verdict: "malicious" });
+    expect(s.requests[0]!.headers.key).toBe(KEY);
+  });
 });
