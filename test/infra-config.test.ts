@@ -59,7 +59,7 @@ describe("configuration", () => {
       matchEventsWithoutDataStream: "false",
       slackSecret: "eql/slack",
       ticketQueue: "arn:aws:sqs:eu-west-1:111122223333:soc-tickets.fifo",
-      routing: '{"slack":{"minSeverity":"high"}}',
+      routing: '{"routes":[{"minSeverity":"high","outputs":["slack","ticket"]}],"default":{"outputs":["ticket"]}}',
       reputationLists: "s3://threat-lists/firehol_level1.netset, lists/tor-exits.txt",
       forwarderPrincipals: '["arn:aws:iam::444455556666:role/vector"]',
       // CDK's own context keys are not ours and are ignored.
@@ -69,7 +69,7 @@ describe("configuration", () => {
     });
     expect(c.eventsBatchSize).toBe(500);
     expect(c.matchEventsWithoutDataStream).toBe(false);
-    expect(c.routing).toEqual({ slack: { minSeverity: "high" } });
+    expect(c.routing).toEqual({ routes: [{ minSeverity: "high", outputs: ["slack", "ticket"] }], default: { outputs: ["ticket"] } });
     expect(c.reputationLists).toEqual(["s3://threat-lists/firehol_level1.netset", "lists/tor-exits.txt"]);
     expect(c.forwarderPrincipals).toEqual(["arn:aws:iam::444455556666:role/vector"]);
   });
@@ -104,6 +104,17 @@ describe("configuration", () => {
     expect(error!.message).toContain("  - slackSecrt: unknown configuration key (did you mean slackSecret?)");
     expect(error!.message).toContain('  - ticketQueue: must be "none", "create", "create-fifo" or an SQS queue ARN (got "jira")');
     expect(error!.message).toContain("  - ingestPrefix: is set but ingestBucket is not");
+  });
+
+  it("validates the routing with the deliverers' own schema, naming the bad field", () => {
+    let error: ConfigError | null = null;
+    try {
+      loadConfig({ routing: { routes: [{ minSeverity: "urgent", outputs: ["slack"] }] } });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error?.problems.map((p) => p.field)).toEqual(["routing.routes.0.minSeverity"]);
+    expect(problems({ routing: '{"routes":[{"outputs":["pager"]}]}' })).toEqual(["routing.routes.0.outputs.0"]);
   });
 
   it("checks the rules that span fields", () => {

@@ -318,7 +318,7 @@ describe("the stack with every option", () => {
       reputationLists: "s3://threat-lists/firehol_level1.netset",
       ticketQueue: "create-fifo",
       alarmTopic: "soc@example.com",
-      routing: '{"slack":{"minSeverity":"high"}}',
+      routing: '{"routes":[{"minSeverity":"high","outputs":["slack","ticket"]}]}',
       logLevel: "DEBUG",
       eventsBatchSize: "1000",
       detectMaxConcurrency: "50",
@@ -412,7 +412,8 @@ describe("the stack with every option", () => {
     expect(env("deliver-slack")[ENV.slackQueueUrl]).toEqual({ Ref: id(st, st.slackQueue!) });
     expect(env("triage")[ENV.reputationSecretId]).toBe(REPUTATION_SECRET_ARN);
     expect(env("triage")[ENV.slackQueueUrl]).toEqual({ Ref: id(st, st.slackQueue!) });
-    expect(env("triage")[ENV.routing]).toBe('{"slack":{"minSeverity":"high"}}');
+    // Normalised by the routing schema (defaults filled in), so the function reads exactly what synth checked.
+    expect(JSON.parse(env("triage")[ENV.routing] as string)).toEqual({ routes: [{ minSeverity: "high", outputs: ["slack", "ticket"] }], default: { outputs: ["slack", "ticket"] } });
     expect(env("triage")[ENV.reputationLists]).toBe("s3://threat-lists/firehol_level1.netset");
     expect(env("detect").POWERTOOLS_LOG_LEVEL).toBe("DEBUG");
 

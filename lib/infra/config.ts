@@ -15,6 +15,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
+import { RoutingConfigSchema } from "../deliver/routing.js";
 
 // ---- value parsers that accept the string form `-c key=value` gives ------------------------------
 
@@ -198,8 +199,12 @@ const ConfigObject = z.object({
   }).default("create"),
   /** KMS key of an imported ticket queue (SSE-KMS with a customer key), for triage's send grant. */
   ticketQueueKmsKeyArn: kmsKeyArn(),
-  /** Routing by severity, risk score and tags (JSON object, see lib/deliver); unset = every non-building-block alert to every output. */
-  routing: optional(z.preprocess(objectFromString, z.record(z.string(), z.unknown(), { error: "must be a JSON object" }))),
+  /**
+   * Routing by severity, risk score, tags and rule ids (lib/deliver/routing.ts, validated here so
+   * that a bad routing fails synth, not the first alert); unset = every non-building-block alert
+   * to every output.
+   */
+  routing: optional(z.preprocess(objectFromString, RoutingConfigSchema)),
   /** EventBridge schedule of the sweep (timers of missing-event stages, pending triage). */
   sweepSchedule: z.string().regex(SCHEDULE, { error: 'must be an EventBridge schedule expression, e.g. "rate(1 minute)" or "cron(0/5 * * * ? *)"' }).default("rate(1 minute)"),
 
