@@ -12,6 +12,10 @@ export {
 } from "./model.js";
 export { findRuleFiles, loadRuleFile, loadRules, parseRule, type LoadedRule, type RuleLoadResult } from "./load.js";
 export {
+  classifyHeading, GUIDE_LIMITS, normalizeHeading, parseGuide, type Guide, type GuideBlock, type GuideListItem, type GuideSection,
+  type GuideSectionKind, type Inline,
+} from "./guide.js";
+export {
   checkRule, compileRule, locateQueryError, type EqlRuleQuery, type LoadedEqlRule, type RuleCheck,
 } from "./compile.js";
 export { decodeTomlString, locateQuery, type QueryLocation, type TomlStringStyle } from "./positions.js";

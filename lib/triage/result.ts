@@ -1,4 +1,5 @@
 import type { Alert } from "../detect/alert.js";
+import type { Guide } from "../rules/guide.js";
 
 /**
  * The triage result: what the triage step adds to an alert, and everything the deliveries render
@@ -14,41 +15,10 @@ export const TRIAGE_RESULT_VERSION = 1 as const;
 export type Verdict = "malicious" | "suspicious" | "benign" | "unknown" | "internal";
 
 // ---------------------------------------------------------------------------------------------
-// The rule's investigation guide
+// The rule's investigation guide: the types live with the parser in lib/rules (modules depend
+// inward), and are part of the triage result.
 
-export type Inline =
-  | { readonly type: "text"; readonly value: string }
-  | { readonly type: "code"; readonly value: string }
-  | { readonly type: "emphasis" | "strong"; readonly children: readonly Inline[] }
-  | { readonly type: "link"; readonly url: string; readonly children: readonly Inline[] }
-  /** A resolved `$investigate_N` / `$osquery_N` placeholder: an index into `TriageResult.queries`. */
-  | { readonly type: "query"; readonly ref: number };
-
-export interface GuideListItem {
-  readonly inline: readonly Inline[];
-  /** Nested lists, code blocks and further paragraphs of the item. */
-  readonly children: readonly GuideBlock[];
-}
-
-export type GuideBlock =
-  | { readonly type: "paragraph"; readonly inline: readonly Inline[] }
-  | { readonly type: "list"; readonly ordered: boolean; readonly items: readonly GuideListItem[] }
-  | { readonly type: "code"; readonly lang: string | null; readonly value: string };
-
-export type GuideSectionKind = "summary" | "investigation" | "false_positives" | "response" | "other";
-
-export interface GuideSection {
-  readonly kind: GuideSectionKind;
-  /** The heading as written (without trailing colon); the summary's is e.g. "Investigating X". */
-  readonly title: string;
-  readonly blocks: readonly GuideBlock[];
-}
-
-export interface Guide {
-  readonly sections: readonly GuideSection[];
-  /** The note carries Elastic's generative-AI disclaimer (kept as a flag, not repeated in cards). */
-  readonly aiGenerated: boolean;
-}
+export type { Guide, GuideBlock, GuideListItem, GuideSection, GuideSectionKind, Inline } from "../rules/guide.js";
 
 /** A `$investigate_N` (Timeline KQL) or `$osquery_N` (osquery SQL) placeholder, resolved. */
 export interface ResolvedQuery {
@@ -60,6 +30,11 @@ export interface ResolvedQuery {
   readonly query: string;
   /** Template fields the alert had no value for (left as `{{field}}` in `query`). */
   readonly unresolved: readonly string[];
+  /**
+   * For KQL, when the rule gives one: the time range to search, as date math relative to the
+   * alert's time (Kibana takes the alert's `@timestamp` as "now"), e.g. "now-48h/h" .. "now".
+   */
+  readonly timeRange?: { readonly from: string; readonly to: string };
 }
 
 // ---------------------------------------------------------------------------------------------
