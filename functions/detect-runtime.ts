@@ -7,8 +7,6 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics } from "@aws-lambda-powertools/metrics";
 import { loadDetectionRules } from "../lib/detect/load-rules.js";
 import type { DetectContext, EngineOptions } from "../lib/detect/engine.js";
 import { rejectedQueueSender, type RejectedSender } from "../lib/ingest/rejected-queue.js";
@@ -17,10 +15,9 @@ import type { IngestOptions } from "../lib/ingest/decode.js";
 import { ENV } from "../lib/infra/env.js";
 import { DynamoDbItemStore } from "../lib/store/dynamodb.js";
 
-// The stack sets POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE; these are the defaults.
-const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? "eql-stream-triage";
-export const logger = new Logger({ serviceName });
-export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? "EqlStreamTriage", serviceName });
+import { logger, metrics } from "./observability.js";
+
+export { logger, metrics };
 
 export class ConfigurationError extends Error {
   override readonly name = "ConfigurationError";
@@ -37,20 +34,21 @@ export interface DetectRuntime {
 let runtime: Promise<DetectRuntime> | null = null;
 
 /** The runtime of this container, built on first use; a failed build is retried on the next call. */
-export function detectRuntime(env: Readonly<Record<string, string | undefined>> = process.env): Promise<DetectRuntime> {
-  runtime ??= build(env).catch((err: unknown) => {
+export function detectRuntime(env: Readonly<Record<string, string | undefined>> = process.env, purpose: "detect" | "sweep" = "detect"): Promise<DetectRuntime> {
+  runtime ??= build(env, purpose).catch((err: unknown) => {
     runtime = null;
     throw err;
   });
   return runtime;
 }
 
-async function build(env: Readonly<Record<string, string | undefined>>): Promise<DetectRuntime> {
+async function build(env: Readonly<Record<string, string | undefined>>, purpose: "detect" | "sweep"): Promise<DetectRuntime> {
   const problems: string[] = [];
   const table = env[ENV.table];
   if (!table) problems.push(`${ENV.table} is not set`);
   const rejectedQueueUrl = env[ENV.rejectedQueueUrl];
-  if (!rejectedQueueUrl) problems.push(`${ENV.rejectedQueueUrl} is not set`);
+  // Rejected records must go somewhere; the sweep never decodes any.
+  if (!rejectedQueueUrl && purpose === "detect") problems.push(`${ENV.rejectedQueueUrl} is not set`);
   const lateness = seconds(env, ENV.allowedLatenessSeconds, 900, problems);
   const skew = seconds(env, ENV.maxFutureSkewSeconds, 300, problems);
   const withoutDataStream = env[ENV.matchEventsWithoutDataStream];
@@ -74,12 +72,16 @@ async function build(env: Readonly<Record<string, string | undefined>>): Promise
     // The store adapter retries throttling and 5xx itself, with jitter; SDK retries on top would
     // multiply into tens of seconds on a persistent fault before the partition is reported failed.
     detect: { store: new DynamoDbItemStore({ client: new DynamoDBClient({ maxAttempts: 1 }), tableName: table! }), rules: loaded.rules, options },
-    rejected: rejectedQueueSender({ client: new SQSClient({}), queueUrl: rejectedQueueUrl! }),
+    rejected: rejectedQueueUrl ? rejectedQueueSender({ client: new SQSClient({}), queueUrl: rejectedQueueUrl }) : noRejectedQueue,
     s3: s3ObjectReader(s3ClientFromEnv(env)),
     ingest: { maxFutureSkewMs: skew * 1000 },
     ruleCount: loaded.rules.length,
   };
 }
+
+const noRejectedQueue: RejectedSender = {
+  send: async (rejected) => ({ sent: 0, failed: rejected.map((r) => ({ rejected: r, error: `${ENV.rejectedQueueUrl} is not set` })) }),
+};
 
 /** `rules/` next to the bundle (the stack copies it there); from a source checkout, the repo's. */
 function defaultRulesDir(): string {
