@@ -13,4 +13,5 @@ process.exitCode = await main(process.argv.slice(2), {
   stderr: (text) => process.stderr.write(text),
   cwd: process.cwd(),
   stdin: () => process.stdin,
+  isTTY: process.stdout.isTTY === true && !process.env.NO_COLOR,
 });

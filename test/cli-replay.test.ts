@@ -102,6 +102,28 @@ describe("triage replay", () => {
     expect(help.stdout).toContain("Usage: triage replay");
   });
 
+  it("--triage prints a readable card and writes the Slack payload and the ticket message", async () => {
+    await writeFile(path.join(work, "tor.txt"), "# sample\n185.220.101.45\n");
+    const run = await triage(["--triage", "--lists", "tor:suspicious=tor.txt", "--out-dir", "cards", EXAMPLE]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("Potential Remote File Execution via MSIEXEC");
+    expect(run.stdout).toContain("185.220.101.45  suspicious");
+    expect(run.stdout).toContain("First investigation steps");
+    expect(run.stdout).toContain("signer: none (unsigned)");
+    expect(run.stdout).not.toMatch(/^\{"id"/m); // cards, not alert JSON, on standard output
+    expect(run.stderr).toContain("triage: 1 cards");
+    const alertId = /alert\s+([0-9a-f]{32})/.exec(run.stdout)![1]!;
+    const slack = JSON.parse(await readFile(path.join(work, "cards", `${alertId}.slack.json`), "utf8")) as { blocks: unknown[]; text: string; unfurl_links: boolean };
+    expect(slack.blocks.length).toBeGreaterThan(3);
+    expect(slack.unfurl_links).toBe(false);
+    const ticket = JSON.parse(await readFile(path.join(work, "cards", `${alertId}.ticket.json`), "utf8")) as { alertId: string; status: string; verdict: unknown };
+    expect(ticket).toMatchObject({ alertId, status: "open" });
+    expect((await triage(["--lists", "tor.txt", EXAMPLE])).stderr).toContain("need --triage");
+    const missing = await triage(["--triage", "--lists", "no-such-list.txt", EXAMPLE]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("cannot read");
+  });
+
   it("streams: 120 MB of events through a 96 MB heap, state bounded by what can still match", async () => {
     const filler = "x".repeat(800);
     const total = 120_000;

@@ -11,6 +11,8 @@ export interface CliIo {
   readonly cwd: string;
   /** Standard input, for commands that read `-`. */
   readonly stdin?: () => AsyncIterable<Uint8Array | string>;
+  /** Standard output is a terminal (colour is welcome). */
+  readonly isTTY?: boolean;
 }
 
 export interface Command {

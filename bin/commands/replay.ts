@@ -14,6 +14,8 @@ import { MemoryItemStore } from "../../lib/store/memory.js";
 import { withTimeOffset } from "../../lib/store/time-offset.js";
 import { EXIT_OK, EXIT_USAGE, parseCommandLine, UsageError, type CliIo, type Command } from "./command.js";
 import { openEvents, packageRoot } from "./input.js";
+import { replayTriage } from "./replay-triage.js";
+import type { Alert } from "../../lib/detect/alert.js";
 
 
 const HELP = `Usage: triage replay [options] [EVENTS | -]
@@ -42,6 +44,14 @@ Options:
                        AWS_REGION / AWS_ENDPOINT_URL_DYNAMODB and the usual credentials)
   --create-table       create the table with the production schema (TTL, stream) if missing
   --quiet              no progress line
+  --triage             triage every alert after detection: print a readable triage card
+                       per alert (instead of the alert JSON) and write its Slack payload and
+                       ticket message as JSON files to --out-dir
+  --out-dir DIR        where --triage writes its files (default triage-out)
+  --lists SPEC         offline IP reputation lists for --triage, comma-separated
+                       [name[:malicious|suspicious]=]PATH-or-s3://bucket/key (plain IP/CIDR,
+                       Spamhaus DROP, FireHOL, Tor exit and Feodo formats)
+  --slack-webhook URL  with --triage: also post each card to this Slack incoming webhook
   -h, --help           show this help
 
 Exit status: 0 when the input was processed (even with rejected lines), 2 for bad arguments,
@@ -63,6 +73,10 @@ export const replayCommand: Command = {
       endpoint: { type: "string" },
       "create-table": { type: "boolean" },
       quiet: { type: "boolean" },
+      triage: { type: "boolean" },
+      "out-dir": { type: "string" },
+      lists: { type: "string" },
+      "slack-webhook": { type: "string" },
       help: { type: "boolean", short: "h" },
     });
     if (values.help === true) {
@@ -79,6 +93,11 @@ export const replayCommand: Command = {
     if (state === "memory" && (values.table !== undefined || values.endpoint !== undefined || values["create-table"])) {
       throw new UsageError("--table, --endpoint and --create-table need --state dynamodb");
     }
+
+    if (!values.triage && (values["out-dir"] !== undefined || values.lists !== undefined || values["slack-webhook"] !== undefined)) {
+      throw new UsageError("--out-dir, --lists and --slack-webhook need --triage");
+    }
+    if (values["slack-webhook"] !== undefined && !/^https?:\/\//.test(values["slack-webhook"])) throw new UsageError("--slack-webhook needs an http(s) URL");
 
     const rulePaths = (values.rules ?? [path.join(packageRoot(), "rules")]).map((p) => path.resolve(io.cwd, p));
     const loaded = await loadDetectionRules(rulePaths);
@@ -116,10 +135,24 @@ export const replayCommand: Command = {
     let batch: AcceptedEvent[] = [];
     let inBatch = 0;
 
+    const triage = values.triage
+      ? await replayTriage({
+        rulePaths, lists: values.lists, outDir: path.resolve(io.cwd, values["out-dir"] ?? "triage-out"), slackWebhook: values["slack-webhook"],
+        get store() { return store; }, color: io.isTTY === true,
+      }, io)
+      : null;
+    const toTriage: Alert[] = [];
     const take = (o: BatchOutcome) => {
       for (const k of Object.keys(totals) as (keyof DetectStats)[]) totals[k] += o.stats[k];
-      for (const a of [...o.alerts, ...o.retracted]) write(JSON.stringify(a) + "\n");
+      for (const a of [...o.alerts, ...o.retracted]) {
+        // With --triage, standard output carries the cards; alert JSON only goes to --out.
+        if (!triage || out) write(JSON.stringify(a) + "\n");
+        if (triage) toTriage.push(a);
+      }
       for (const f of o.failures) io.stderr(`partition ${f.partition} (rule ${f.ruleId}) failed: ${f.error}\n`);
+    };
+    const drainTriage = async () => {
+      while (triage && toTriage.length > 0) await triage.triage(toTriage.shift()!, clock);
     };
     const flush = async () => {
       inBatch = 0;
@@ -136,6 +169,7 @@ export const replayCommand: Command = {
       const swept = await sweepTimers(ctx, clock, nextMinute);
       nextMinute = swept.nextMinute;
       take(swept);
+      await drainTriage();
       // State older than the clock can never match again: keep memory bounded by live state
       // (a pass over the store, so once per minute of event time).
       if (memory && clock - lastPurge >= 60_000) {
@@ -173,6 +207,7 @@ export const replayCommand: Command = {
     // End of input: advance the clock past every pending timer.
     const horizon = Math.max(0, ...loaded.rules.map((r) => Number(r.windowNs / 1_000_000n))) + lateness + 60_000;
     take(await sweepTimers(ctx, clock + horizon, nextMinute ?? Math.floor(clock / 60_000)));
+    await drainTriage();
     if (out) await new Promise<void>((resolve, reject) => out!.end((err?: Error | null) => (err ? reject(err) : resolve())));
 
     const rej = [...rejected.values()].reduce((a, b) => a + b, 0);
@@ -182,6 +217,7 @@ export const replayCommand: Command = {
       `${totals.candidates} candidates, ${totals.alerts} alerts, ${totals.suppressed} suppressed, ${totals.capped} capped, ` +
       `${totals.excepted} excepted, ${totals.late} late, ${totals.retracted} retracted\n`,
     );
+    if (triage) io.stderr(`triage: ${triage.written()} cards; Slack payloads and ticket messages in ${path.resolve(io.cwd, values["out-dir"] ?? "triage-out")}\n`);
     return EXIT_OK;
   },
 };
