@@ -229,11 +229,13 @@ describe("the stack with the default configuration", () => {
       [ENV.maxFutureSkewSeconds]: "300",
       [ENV.matchEventsWithoutDataStream]: "true",
     }));
-    expect(envOf(st.functions.sweep!)).toEqual(expect.objectContaining({ ...common, [ENV.rejectedQueueUrl]: { Ref: id(st, st.rejectedQueue) } }));
     const triage = envOf(st.functions.triage!);
     expect(triage).toEqual(expect.objectContaining({ ...common, [ENV.ticketQueueUrl]: { Ref: id(st, st.ticketQueue as never) } }));
     expect(triage[ENV.slackQueueUrl]).toBeUndefined();
     expect(triage[ENV.reputationSecretId]).toBeUndefined();
+    // The sweep re-triages, so it has triage's environment as well as detect's.
+    const triageOwn = Object.fromEntries(Object.entries(triage).filter(([k]) => !k.startsWith("POWERTOOLS_")));
+    expect(envOf(st.functions.sweep!)).toEqual(expect.objectContaining({ ...triageOwn, [ENV.allowedLatenessSeconds]: "900", POWERTOOLS_SERVICE_NAME: "sweep" }));
   });
 
   it("grants each function exactly the table and queues it uses", () => {
@@ -247,10 +249,11 @@ describe("the stack with the default configuration", () => {
       { actions: table("detect"), resources: [tableArn] },
       { actions: SQS_SEND, resources: [arnOf(id(st, st.rejectedQueue))] },
     ]);
-    // The sweep has the rejected queue's URL (detect's runtime checks it) but never sends to it.
+    // The sweep re-triages (ticket queue) but never decodes events: no rejected-queue send.
     expectStatements(s, f.sweep!, [
       logs(f.sweep!),
       { actions: table("sweep"), resources: [tableArn] },
+      { actions: SQS_SEND, resources: [arnOf(id(st, st.ticketQueue as never))] },
     ]);
     expectStatements(s, f.triage!, [
       logs(f.triage!),
@@ -430,20 +433,27 @@ describe("the stack with every option", () => {
       { actions: secretRead, resources: [slackArn] },
       { actions: ["kms:Decrypt"], resources: [SECRETS_KEY_ARN] },
     ]);
+    const triageOutputs = [
+      { actions: SQS_SEND, resources: [arnOf(id(st, st.ticketQueue as never))] },
+      { actions: SQS_SEND, resources: [arnOf(id(st, st.slackQueue!))] },
+      { actions: secretRead, resources: [REPUTATION_SECRET_ARN] },
+      { actions: ["kms:Decrypt"], resources: [SECRETS_KEY_ARN] },
+      { actions: ["s3:GetObject"], resources: [{ "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":s3:::threat-lists/firehol_level1.netset"]] }] },
+    ];
     expectStatements(s, f.triage!, [
       logs(f.triage!),
       { actions: SQS_SEND, resources: [arnOf(id(st, st.triageFailureQueue))] },
       { actions: ["dynamodb:ListStreams"], resources: [{ "Fn::GetAtt": [id(st, st.table), "StreamArn"] }] },
       { actions: STREAM_READ, resources: [{ "Fn::GetAtt": [id(st, st.table), "StreamArn"] }] },
       { actions: table("triage"), resources: [tableArn] },
-      { actions: SQS_SEND, resources: [arnOf(id(st, st.ticketQueue as never))] },
-      { actions: SQS_SEND, resources: [arnOf(id(st, st.slackQueue!))] },
-      { actions: secretRead, resources: [REPUTATION_SECRET_ARN] },
-      { actions: ["kms:Decrypt"], resources: [SECRETS_KEY_ARN] },
-      { actions: ["s3:GetObject"], resources: [{ "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":s3:::threat-lists/firehol_level1.netset"]] }] },
+      ...triageOutputs,
     ]);
-    // Neither secret is readable by detect or sweep.
-    for (const name of ["detect", "sweep"] as const) expect(JSON.stringify(statementsOf(s, f[name]!))).not.toContain("secretsmanager");
+    // The sweep's re-triage reaches the same outputs, secret and lists.
+    expectStatements(s, f.sweep!, [logs(f.sweep!), { actions: table("sweep"), resources: [tableArn] }, ...triageOutputs]);
+    // The Slack secret is readable by deliver-slack alone, the reputation keys by triage and the sweep alone.
+    for (const name of ["detect", "sweep", "triage"] as const) expect(JSON.stringify(statementsOf(s, f[name]!))).not.toContain("eql/slack");
+    expect(JSON.stringify(statementsOf(s, f.detect!))).not.toContain("secretsmanager");
+    expect(JSON.stringify(statementsOf(s, f["deliver-slack"]!))).not.toContain(REPUTATION_SECRET_ARN);
   });
 
   it("notifies an encrypted alarm topic that CloudWatch can publish to", () => {
@@ -506,7 +516,8 @@ describe("problems found before any construct exists", () => {
 describe("bundling", () => {
   it("copies the rules folder next to the bundle (RULES_DIR=/var/task/rules) with a portable command", () => {
     expect(BUNDLED_FOLDERS.detect).toEqual(["rules"]);
-    expect(BUNDLED_FOLDERS.sweep).toEqual(["rules"]);
+    expect(BUNDLED_FOLDERS.sweep).toContain("rules");
+    expect(BUNDLED_FOLDERS["deliver-slack"]).toContain("rules"); // it starts from the triage runtime
     expect(BUNDLED_FOLDERS.triage).toContain("rules");
     const out = mkdtempSync(path.join(tmpdir(), "infra-bundle-"));
     try {

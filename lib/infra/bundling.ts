@@ -21,14 +21,15 @@ export function defaultEntry(name: FunctionName, projectRoot: string = PROJECT_R
 /**
  * The repository folders copied next to each function's bundle (`<bundle>/index.mjs` and
  * `<bundle>/rules/...`, i.e. `/var/task/rules` on Lambda). detect and sweep compile the rules;
- * triage reads their investigation guides and `[[transform]]` tables; triage also gets the
- * optional offline reputation lists. deliver-slack renders stored triage results and needs neither.
+ * triage (and the sweep's re-triage) reads their investigation guides and `[[transform]]` tables,
+ * and the optional offline reputation lists (`lists/`, when the repository has one).
+ * deliver-slack starts from the triage runtime, which reads the rules folder on start-up.
  */
 export const BUNDLED_FOLDERS: Readonly<Record<FunctionName, readonly string[]>> = {
   detect: ["rules"],
-  sweep: ["rules"],
+  sweep: ["rules", "lists"],
   triage: ["rules", "lists"],
-  "deliver-slack": [],
+  "deliver-slack": ["rules"],
 };
 
 /** Lambda puts a zip function's code in /var/task (LAMBDA_TASK_ROOT). */

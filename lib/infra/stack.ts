@@ -45,8 +45,8 @@ import { PipelineFunction } from "./pipeline-function.js";
 export const TABLE_ACTIONS: Readonly<Record<FunctionName, readonly string[]>> = {
   // detectBatch: candidate rows, window queries, alert + claim transactions, retractions.
   detect: ["BatchWriteItem", "ConditionCheckItem", "GetItem", "PutItem", "Query", "UpdateItem"],
-  // runSweep: the cursor, due timers and retriage reminders (deleted once handled), the same
-  // partition evaluation as detect.
+  // runSweep: the cursor, due timers (deleted once evaluated), the same partition evaluation as
+  // detect; then re-triage: the retriage cursor and reminders (deleted once handled) and triage's writes.
   sweep: ["BatchWriteItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
   // triage: the alert, its triage result with the pendingTriage flag cleared (one transaction),
   // the reputation cache (get, batchPut).
@@ -141,6 +141,51 @@ export class EqlStreamTriageStack extends Stack {
       // (lib/detect/keys.ts), as it finds timers.
     });
 
+    // ---- what triage (and the sweep's re-triage) deliver to: ticket queue, Slack queue, secrets ----
+    if (cfg.ticketQueue === "create" || cfg.ticketQueue === "create-fifo") {
+      const fifo = cfg.ticketQueue === "create-fifo";
+      const fifoProps: QueueProps = fifo ? { fifo: true } : {};
+      this.ticketDlq = secureQueue("TicketDlq", { ...fifoProps, retentionPeriod: FAILURE_RETENTION });
+      this.ticketQueue = secureQueue("TicketQueue", {
+        ...fifoProps,
+        ...(fifo ? {
+          // Tickets carry their own dedup key (MessageDeduplicationId), and high-throughput FIFO
+          // (per message group) keeps one busy rule from holding back the rest.
+          contentBasedDeduplication: false,
+          deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
+          fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+        } : {}),
+        retentionPeriod: FAILURE_RETENTION,
+        deadLetterQueue: { queue: this.ticketDlq, maxReceiveCount: 5 },
+      });
+    } else if (cfg.ticketQueue !== "none") {
+      // The queue's key (if any) is granted below with just what SendMessage needs, rather than
+      // through fromQueueAttributes' keyArn, whose grant adds Encrypt and ReEncrypt*.
+      this.ticketQueue = Queue.fromQueueAttributes(this, "TicketQueue", { queueArn: cfg.ticketQueue, fifo: cfg.ticketQueue.endsWith(".fifo") });
+    }
+
+    let slackSecret: ISecret | undefined;
+    if (cfg.slackSecret !== undefined) {
+      slackSecret = importSecret(this, "SlackSecret", cfg.slackSecret);
+      this.slackDlq = secureQueue("SlackDlq", { retentionPeriod: FAILURE_RETENTION });
+      this.slackQueue = secureQueue("SlackQueue", {
+        visibilityTimeout: Duration.seconds(6 * 30),
+        retentionPeriod: Duration.days(4),
+        deadLetterQueue: { queue: this.slackDlq, maxReceiveCount: SLACK_MAX_RECEIVE_COUNT },
+      });
+    }
+    const reputationSecret = cfg.reputationSecret !== undefined ? importSecret(this, "ReputationSecret", cfg.reputationSecret) : undefined;
+    const secretsKey: IKey | undefined = cfg.secretsKmsKeyArn !== undefined ? Key.fromKeyArn(this, "SecretsKey", cfg.secretsKmsKeyArn) : undefined;
+
+    // Its on-failure destination receives the metadata of records that exhausted their retries
+    // (shard, sequence numbers), not the records; the sweep re-triages those alerts from its
+    // retriage reminders (lib/deliver/retriage.ts).
+    this.triageFailureQueue = secureQueue("TriageFailureQueue", { retentionPeriod: FAILURE_RETENTION });
+    Validations.of(this.triageFailureQueue).acknowledge({
+      id: "AwsSolutions-SQS3",
+      reason: "This queue is the on-failure destination of the triage stream event source (a dead-letter destination itself); operators read it, nothing consumes it.",
+    });
+
     // ---- functions ----
     const rulesDir = `${LAMBDA_TASK_ROOT}/rules`;
     const make = (name: FunctionName, constructId: string, extra: { memorySize: number; timeout: Duration; environment: Record<string, string>; description: string }): PipelineFunction =>
@@ -163,6 +208,32 @@ export class EqlStreamTriageStack extends Stack {
       [ENV.maxFutureSkewSeconds]: String(cfg.maxFutureSkewSeconds),
       [ENV.matchEventsWithoutDataStream]: String(cfg.matchEventsWithoutDataStream),
     };
+    // Triage runs in two places: triage on the stream, and the sweep's re-triage of alerts the
+    // stream did not get to. Both get the same outputs, secrets and lists.
+    const triageEnvironment = {
+      [ENV.table]: this.table.tableName,
+      [ENV.rulesDir]: rulesDir,
+      ...(this.ticketQueue ? { [ENV.ticketQueueUrl]: this.ticketQueue.queueUrl } : {}),
+      ...(this.slackQueue ? { [ENV.slackQueueUrl]: this.slackQueue.queueUrl } : {}),
+      ...(cfg.reputationSecret !== undefined ? { [ENV.reputationSecretId]: cfg.reputationSecret } : {}),
+      ...(cfg.reputationLists.length > 0 ? { [ENV.reputationLists]: cfg.reputationLists.join(",") } : {}),
+      ...(cfg.routing !== undefined ? { [ENV.routing]: JSON.stringify(cfg.routing) } : {}),
+    };
+    const listObjects = cfg.reputationLists.filter((l) => l.startsWith("s3://")).map((uri) => {
+      const [, , bucket, ...key] = uri.split("/");
+      return this.formatArn({ service: "s3", region: "", account: "", resource: bucket!, resourceName: key.join("/"), arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    });
+    const grantTriageOutputs = (f: PipelineFunction): void => {
+      this.ticketQueue?.grantSendMessages(f.fn);
+      if (cfg.ticketQueueKmsKeyArn !== undefined) {
+        // SendMessage to an SSE-KMS queue: a data key, and Decrypt to use a cached one.
+        f.role.addToPrincipalPolicy(new PolicyStatement({ actions: ["kms:Decrypt", "kms:GenerateDataKey"], resources: [cfg.ticketQueueKmsKeyArn] }));
+      }
+      this.slackQueue?.grantSendMessages(f.fn);
+      if (reputationSecret) reputationSecret.grantRead(f.fn);
+      if (reputationSecret && secretsKey) secretsKey.grantDecrypt(f.fn);
+      if (listObjects.length > 0) f.role.addToPrincipalPolicy(new PolicyStatement({ actions: ["s3:GetObject"], resources: listObjects }));
+    };
 
     const detect = make("detect", "Detect", {
       memorySize: cfg.detectMemoryMb,
@@ -179,15 +250,17 @@ export class EqlStreamTriageStack extends Stack {
     allowTable(detect, this.table, TABLE_ACTIONS.detect);
     this.rejectedQueue.grantSendMessages(detect.fn);
 
-    // The sweep shares detect's runtime (rules, store, configuration checks, including the
-    // rejected-queue URL) but never sends a rejection, so it gets the URL and no send grant.
+    // The sweep runs detect's engine on due timers and triage on alerts the stream did not get to,
+    // so it has both environments and triage's grants. It never decodes events, so it may not send
+    // to the rejected-events queue (older detect runtimes insist on the URL, which costs nothing).
     const sweep = make("sweep", "Sweep", {
       memorySize: cfg.detectMemoryMb,
-      timeout: Duration.seconds(cfg.detectTimeoutSeconds),
-      environment: detectEnvironment,
-      description: "Evaluates due timers of missing-event stages and checks that every alert reached triage",
+      timeout: Duration.seconds(Math.max(cfg.detectTimeoutSeconds, cfg.triageTimeoutSeconds)),
+      environment: { ...detectEnvironment, ...triageEnvironment },
+      description: "Evaluates due timers of missing-event stages and re-triages alerts the stream did not get to",
     });
     allowTable(sweep, this.table, TABLE_ACTIONS.sweep);
+    grantTriageOutputs(sweep);
     // A missed or failed sweep is caught up by the next one (it keeps a cursor), so Lambda's async
     // retries would only overlap with it.
     sweep.fn.configureAsyncInvoke({ retryAttempts: 0 });
@@ -232,62 +305,11 @@ export class EqlStreamTriageStack extends Stack {
       });
     }
 
-    // ---- outputs of triage: ticket queue, Slack queue ----
-    if (cfg.ticketQueue === "create" || cfg.ticketQueue === "create-fifo") {
-      const fifo = cfg.ticketQueue === "create-fifo";
-      const fifoProps: QueueProps = fifo ? { fifo: true } : {};
-      this.ticketDlq = secureQueue("TicketDlq", { ...fifoProps, retentionPeriod: FAILURE_RETENTION });
-      this.ticketQueue = secureQueue("TicketQueue", {
-        ...fifoProps,
-        ...(fifo ? {
-          // Tickets carry their own dedup key (MessageDeduplicationId), and high-throughput FIFO
-          // (per message group) keeps one busy rule from holding back the rest.
-          contentBasedDeduplication: false,
-          deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
-          fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
-        } : {}),
-        retentionPeriod: FAILURE_RETENTION,
-        deadLetterQueue: { queue: this.ticketDlq, maxReceiveCount: 5 },
-      });
-    } else if (cfg.ticketQueue !== "none") {
-      // The queue's key (if any) is granted below with just what SendMessage needs, rather than
-      // through fromQueueAttributes' keyArn, whose grant adds Encrypt and ReEncrypt*.
-      this.ticketQueue = Queue.fromQueueAttributes(this, "TicketQueue", { queueArn: cfg.ticketQueue, fifo: cfg.ticketQueue.endsWith(".fifo") });
-    }
-
-    let slackSecret: ISecret | undefined;
-    if (cfg.slackSecret !== undefined) {
-      slackSecret = importSecret(this, "SlackSecret", cfg.slackSecret);
-      this.slackDlq = secureQueue("SlackDlq", { retentionPeriod: FAILURE_RETENTION });
-      this.slackQueue = secureQueue("SlackQueue", {
-        visibilityTimeout: Duration.seconds(6 * 30),
-        retentionPeriod: Duration.days(4),
-        deadLetterQueue: { queue: this.slackDlq, maxReceiveCount: SLACK_MAX_RECEIVE_COUNT },
-      });
-    }
-    const reputationSecret = cfg.reputationSecret !== undefined ? importSecret(this, "ReputationSecret", cfg.reputationSecret) : undefined;
-    const secretsKey: IKey | undefined = cfg.secretsKmsKeyArn !== undefined ? Key.fromKeyArn(this, "SecretsKey", cfg.secretsKmsKeyArn) : undefined;
-
     // ---- triage on the stream ----
-    // Its on-failure destination receives the metadata of records that exhausted their retries
-    // (shard, sequence numbers), not the records; the sweep re-triages those alerts from the index.
-    this.triageFailureQueue = secureQueue("TriageFailureQueue", { retentionPeriod: FAILURE_RETENTION });
-    Validations.of(this.triageFailureQueue).acknowledge({
-      id: "AwsSolutions-SQS3",
-      reason: "This queue is the on-failure destination of the triage stream event source (a dead-letter destination itself); operators read it, nothing consumes it.",
-    });
     const triage = make("triage", "Triage", {
       memorySize: cfg.triageMemoryMb,
       timeout: Duration.seconds(cfg.triageTimeoutSeconds),
-      environment: {
-        [ENV.table]: this.table.tableName,
-        [ENV.rulesDir]: rulesDir,
-        ...(this.ticketQueue ? { [ENV.ticketQueueUrl]: this.ticketQueue.queueUrl } : {}),
-        ...(this.slackQueue ? { [ENV.slackQueueUrl]: this.slackQueue.queueUrl } : {}),
-        ...(cfg.reputationSecret !== undefined ? { [ENV.reputationSecretId]: cfg.reputationSecret } : {}),
-        ...(cfg.reputationLists.length > 0 ? { [ENV.reputationLists]: cfg.reputationLists.join(",") } : {}),
-        ...(cfg.routing !== undefined ? { [ENV.routing]: JSON.stringify(cfg.routing) } : {}),
-      },
+      environment: triageEnvironment,
       description: "Triages new and retracted alerts from the table's stream and routes them to the outputs",
     });
     triage.fn.addEventSource(new DynamoEventSource(this.table, {
@@ -303,19 +325,7 @@ export class EqlStreamTriageStack extends Stack {
       filters: ALERT_STREAM_FILTER_PATTERNS.map((p) => FilterCriteria.filter(p)),
     }));
     allowTable(triage, this.table, TABLE_ACTIONS.triage);
-    this.ticketQueue?.grantSendMessages(triage.fn);
-    if (cfg.ticketQueueKmsKeyArn !== undefined) {
-      // SendMessage to an SSE-KMS queue: a data key, and Decrypt to use a cached one.
-      triage.role.addToPrincipalPolicy(new PolicyStatement({ actions: ["kms:Decrypt", "kms:GenerateDataKey"], resources: [cfg.ticketQueueKmsKeyArn] }));
-    }
-    this.slackQueue?.grantSendMessages(triage.fn);
-    if (reputationSecret) reputationSecret.grantRead(triage.fn);
-    if (reputationSecret && secretsKey) secretsKey.grantDecrypt(triage.fn);
-    const listObjects = cfg.reputationLists.filter((l) => l.startsWith("s3://")).map((uri) => {
-      const [, , bucket, ...key] = uri.split("/");
-      return this.formatArn({ service: "s3", region: "", account: "", resource: bucket!, resourceName: key.join("/"), arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
-    });
-    if (listObjects.length > 0) triage.role.addToPrincipalPolicy(new PolicyStatement({ actions: ["s3:GetObject"], resources: listObjects }));
+    grantTriageOutputs(triage);
 
     // ---- Slack delivery ----
     let deliver: PipelineFunction | undefined;
@@ -325,6 +335,8 @@ export class EqlStreamTriageStack extends Stack {
         timeout: Duration.seconds(30),
         environment: {
           [ENV.table]: this.table.tableName,
+          // deliver-slack builds on the triage runtime, which reads the rules at start-up.
+          [ENV.rulesDir]: rulesDir,
           [ENV.slackSecretId]: cfg.slackSecret,
           // A storm digest is posted by a delayed message on this same queue (lib/deliver/digest.ts).
           [ENV.slackQueueUrl]: this.slackQueue.queueUrl,
