@@ -7,7 +7,7 @@
  */
 import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from "@aws-sdk/client-dynamodb-streams";
-import { ReceiveMessageCommand, type Message } from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand, SendMessageCommand, type Message } from "@aws-sdk/client-sqs";
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent, SQSEvent } from "aws-lambda";
 import { createHash, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
@@ -272,5 +272,33 @@ describe("triage and deliver-slack handlers", () => {
     expect((await getTriageResult(store, alertId, Math.floor(Date.now() / 1000)))?.status).toBe("open");
     expect((await receive(slackUrl)).map((j) => JSON.parse(j.Body!).alertId)).toEqual([alertId]);
     await receive(ticketUrl);
+  });
+
+  it("triage redrive re-triages on demand and moves DLQ messages back", async () => {
+    const { main } = await import("../bin/commands/index.js");
+    const io = () => {
+      const err: string[] = [];
+      return { err, io: { stdout: () => {}, stderr: (t: string) => void err.push(t), cwd: process.cwd() } };
+    };
+    const alertId = await raiseAlert("t5", "8.8.8.8");
+    await streamRecords(); // lost
+    const a = io();
+    expect(await main(["redrive", "--retriage", "--hours", "1"], a.io)).toBe(0);
+    expect(a.err.join("")).toContain(`re-triaged alert ${alertId}`);
+    expect((await getTriageResult(store, alertId, Math.floor(Date.now() / 1000)))?.status).toBe("open");
+    await receive(slackUrl);
+    await receive(ticketUrl);
+
+    const dlq = await sqs.createQueue("slack-dlq");
+    for (const n of [1, 2, 3]) {
+      await sqs.client.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: JSON.stringify({ type: "alert", alertId: `x${n}`, phase: "open" }), MessageAttributes: { n: { DataType: "Number", StringValue: String(n) } } }));
+    }
+    const b = io();
+    expect(await main(["redrive", "--dlq", dlq, "--to", slackUrl], b.io)).toBe(0);
+    expect(b.err.join("")).toContain("3 messages moved");
+    const moved = await receive(slackUrl);
+    expect(moved.map((m) => [JSON.parse(m.Body!).alertId, m.MessageAttributes?.n?.StringValue]).sort()).toEqual([["x1", "1"], ["x2", "2"], ["x3", "3"]]);
+    expect(await receive(dlq)).toHaveLength(0);
+    expect(await main(["redrive", "--dlq", dlq], io().io)).toBe(2);
   });
 });

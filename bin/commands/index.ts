@@ -5,10 +5,11 @@
 import packageJson from "../../package.json" with { type: "json" };
 import { checkCommand } from "./check.js";
 import { queryCommand } from "./query.js";
+import { redriveCommand } from "./redrive.js";
 import { replayCommand } from "./replay.js";
 import { EXIT_OK, EXIT_USAGE, UsageError, type CliIo, type Command } from "./command.js";
 
-export const COMMANDS: readonly Command[] = [checkCommand, queryCommand, replayCommand];
+export const COMMANDS: readonly Command[] = [checkCommand, queryCommand, replayCommand, redriveCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -33,7 +33,7 @@ export interface RetriageResult {
 
 export async function retriageDue(
   store: ItemStore, nowMs: number, triage: (record: AlertRecord) => Promise<void>,
-  options: { readonly maxLookbackMinutes?: number; readonly fromMinute?: number } = {},
+  options: { readonly maxLookbackMinutes?: number; readonly fromMinute?: number; readonly throughMinute?: number } = {},
 ): Promise<RetriageResult> {
   const nowSec = Math.floor(nowMs / 1000);
   const nowMinute = Math.floor(nowMs / 60_000);
@@ -44,7 +44,8 @@ export async function retriageDue(
   let retriaged = 0;
   let firstFailed: number | null = null;
   const failures: { alertId: string; error: string }[] = [];
-  for (let minute = from; minute <= nowMinute; minute++) {
+  const through = options.throughMinute ?? nowMinute;
+  for (let minute = from; minute <= through; minute++) {
     for (const reminder of await store.query(`retriage#${minute}`, {}, { nowSec })) {
       checked++;
       const alertId = reminder.sk;
@@ -61,7 +62,7 @@ export async function retriageDue(
       }
     }
   }
-  const nextMinute = firstFailed ?? nowMinute + 1;
+  const nextMinute = firstFailed ?? through + 1;
   if (options.fromMinute === undefined) await store.update(RETRIAGE_CURSOR_KEY, { set: { minute: nextMinute } });
   return { checked, retriaged, failures, nextMinute };
 }
