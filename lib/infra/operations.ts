@@ -1,6 +1,6 @@
 import { Duration } from "aws-cdk-lib";
 import {
-  Alarm, ComparisonOperator, Dashboard, GraphWidget, Metric, TextWidget, TreatMissingData, type IMetric,
+  Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, TextWidget, TreatMissingData, type IMetric,
 } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
@@ -42,6 +42,8 @@ export interface PipelineOperationsProps {
   readonly streamConsumer: IFunction;
   /** The detect function's service name (the `service` dimension of the pipeline metrics). */
   readonly detectServiceName: string;
+  /** Other services that raise alerts (the sweep, for missing-event sequences). @default none */
+  readonly otherAlertServices?: readonly string[];
   /** @default 100 */
   readonly rejectedAlarmThreshold?: number;
   /** @default Duration.minutes(5) */
@@ -105,11 +107,17 @@ export class PipelineOperations extends Construct {
       props.rejectedAlarmThreshold ?? d.rejectedAlarmThreshold, ComparisonOperator.GREATER_THAN_THRESHOLD);
 
     // ---- dashboard ----
-    const pipeline = (name: string, statistic = "Sum", label?: string): Metric =>
+    const pipeline = (name: string, statistic = "Sum", label?: string, service = props.detectServiceName): Metric =>
       new Metric({
-        namespace: props.metricsNamespace, metricName: name, dimensionsMap: { service: props.detectServiceName },
+        namespace: props.metricsNamespace, metricName: name, dimensionsMap: { service },
         statistic, period: fiveMinutes, ...(label !== undefined ? { label } : {}),
       });
+    // One line per rejection reason (a closed set of codes, emitted as the Reason dimension).
+    const rejectedByReason = new MathExpression({
+      expression: `SEARCH('{${props.metricsNamespace},Reason,service} MetricName="RejectedByReason"', 'Sum', 300)`,
+      label: "",
+      period: fiveMinutes,
+    });
     const perFunction = (f: (fn: IFunction) => IMetric): IMetric[] => props.functions.map((w) => withLabel(f(w.fn), w.label));
 
     this.dashboard = new Dashboard(this, "Dashboard", { dashboardName: props.dashboardName, defaultInterval: Duration.hours(3) });
@@ -122,7 +130,14 @@ export class PipelineOperations extends Construct {
     );
     this.dashboard.addWidgets(
       new GraphWidget({ title: "Events in / rejected / late", width: 8, left: [pipeline("EventsIn"), pipeline("Rejected"), pipeline("LateEvents")] }),
-      new GraphWidget({ title: "Candidates and alerts", width: 8, left: [pipeline("Candidates")], right: [pipeline("Alerts"), pipeline("Suppressed"), pipeline("Capped")] }),
+      new GraphWidget({
+        title: "Candidates and alerts", width: 8, left: [pipeline("Candidates")],
+        right: [
+          pipeline("Alerts", "Sum", "Alerts (detect)"),
+          ...(props.otherAlertServices ?? []).map((svc) => pipeline("Alerts", "Sum", `Alerts (${svc})`, svc)),
+          pipeline("Suppressed"), pipeline("Capped"),
+        ],
+      }),
       new GraphWidget({
         title: "Alert lag (last event -> alert, ms)", width: 8,
         left: [pipeline("AlertLagMs", "p50", "p50"), pipeline("AlertLagMs", "p99", "p99"), pipeline("AlertLagMs", "Maximum", "max")],
@@ -138,17 +153,18 @@ export class PipelineOperations extends Construct {
         title: "Failure queues (messages visible)", width: 8,
         left: props.failureQueues.map((q) => withLabel(q.queue.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: "Maximum" }), q.label)),
       }),
+      new GraphWidget({ title: "Rejected events by reason", width: 8, left: [rejectedByReason] }),
+    );
+    this.dashboard.addWidgets(
       new GraphWidget({
         title: "Partition overflows / triage iterator age", width: 8,
         left: [pipeline("PartitionOverflows")],
         right: [withLabel(props.streamConsumer.metric("IteratorAge", { period: minute, statistic: "Maximum" }), "triage iterator age (ms)")],
       }),
-    );
-    this.dashboard.addWidgets(
-      new GraphWidget({ title: "Invocations", width: 6, left: perFunction((fn) => fn.metricInvocations({ period: fiveMinutes })) }),
-      new GraphWidget({ title: "Errors", width: 6, left: perFunction((fn) => fn.metricErrors({ period: fiveMinutes })) }),
-      new GraphWidget({ title: "Throttles", width: 6, left: perFunction((fn) => fn.metricThrottles({ period: fiveMinutes })) }),
-      new GraphWidget({ title: "Duration p99 (ms)", width: 6, left: perFunction((fn) => fn.metricDuration({ period: fiveMinutes, statistic: "p99" })) }),
+      new GraphWidget({ title: "Invocations", width: 4, left: perFunction((fn) => fn.metricInvocations({ period: fiveMinutes })) }),
+      new GraphWidget({ title: "Errors", width: 4, left: perFunction((fn) => fn.metricErrors({ period: fiveMinutes })) }),
+      new GraphWidget({ title: "Throttles", width: 4, left: perFunction((fn) => fn.metricThrottles({ period: fiveMinutes })) }),
+      new GraphWidget({ title: "Duration p99 (ms)", width: 4, left: perFunction((fn) => fn.metricDuration({ period: fiveMinutes, statistic: "p99" })) }),
     );
   }
 }

@@ -400,6 +400,7 @@ export class EqlStreamTriageStack extends Stack {
       rejectedQueue: this.rejectedQueue,
       streamConsumer: triage.fn,
       detectServiceName: "detect",
+      otherAlertServices: ["sweep"],
       rejectedAlarmThreshold: cfg.rejectedAlarmThreshold,
       eventsAgeAlarm: Duration.seconds(cfg.eventsAgeAlarmSeconds),
       iteratorAgeAlarm: Duration.seconds(cfg.iteratorAgeAlarmSeconds),
