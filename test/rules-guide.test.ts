@@ -458,6 +458,16 @@ describe("parseGuide on hostile notes", () => {
     expect(allText(guide)).toContain("level 29");
   });
 
+  it("does not mistake a long rule of dashes or deep code indentation for nesting", () => {
+    const guide = parseGuide(`## Setup\n\nabove\n\n${"-".repeat(100)}\n\n${" ".repeat(80)}indented code\n\nbelow`);
+    expect(guide.plainText).toBeUndefined();
+    expect(guide.sections[0]!.blocks).toEqual([
+      { type: "paragraph", inline: [{ type: "text", value: "above" }] },
+      { type: "code", lang: null, value: `${" ".repeat(76)}indented code` },
+      { type: "paragraph", inline: [{ type: "text", value: "below" }] },
+    ]);
+  });
+
   it("falls back to plain text for delimiter and list-item floods, quickly, with sections from heading lines", () => {
     for (const flood of ["*_".repeat(10_000), "- a\n".repeat(2_000), "[".repeat(5_000) + "]".repeat(5_000)]) {
       const start = performance.now();

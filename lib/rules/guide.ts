@@ -178,7 +178,11 @@ function tooComplex(text: string): boolean {
   if (delimiters > GUIDE_LIMITS.maxDelimiters) return true;
   let items = 0;
   for (const line of text.split("\n")) {
-    const prefix = /^[ \t>*+\-]*/.exec(line)?.[0].length ?? 0;
+    // Container markers (`>`, a list marker followed by a space) with the indentation around
+    // them, which is how nested lists nest. Indentation alone is code or continuation text, and a
+    // line of dashes is a thematic break, not 70 nested lists.
+    const lead = /^(?:[ \t>]|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))*/.exec(line)?.[0] ?? "";
+    const prefix = /[^ \t]/.test(lead) ? lead.length : 0;
     if (prefix > GUIDE_LIMITS.maxContainerPrefix) return true;
     if (/^[ \t>]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)/.test(line)) items++;
   }
