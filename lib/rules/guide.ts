@@ -97,7 +97,7 @@ export const GUIDE_LIMITS = {
   maxDelimiters: 2_000,
   /** Lines that start a list item: micromark is super-linear in the items of one list. */
   maxListItems: 400,
-  /** Leading `>`, list markers and indentation on one line (micromark recurses per container). */
+  /** `>`, list markers and the indentation among them at the start of a line (micromark recurses per container). */
   maxContainerPrefix: 64,
   /** Levels of blocks and inlines converted as structure; deeper content becomes text. */
   maxDepth: 24,
@@ -145,7 +145,10 @@ export function classifyHeading(title: string): GuideSectionKind {
 /** GFM: tables, strikethrough, autolink literals, footnotes, task lists. Built once. */
 const MARKDOWN_OPTIONS = { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] };
 
-/** Parses a rule's `note`. Never throws; an empty note gives no sections. */
+/**
+ * Parses a rule's `note`; an empty note gives no sections. No note makes it throw: the parser's
+ * stack overflow is caught, and anything else thrown would be a bug here (an unknown node type).
+ */
 export function parseGuide(note: string): Guide {
   let text = note;
   let truncated = false;
