@@ -1,7 +1,15 @@
 /**
- * The triage module's public API: alert -> observables, IP reputation and verdicts (and, from
- * other files of this module, guide steps and the triage result).
+ * The triage module's public API: alert -> triage result (guide steps with resolved queries,
+ * observables, IP reputation and verdicts), and the stream filter that decides what reaches it.
  */
+export { buildTriageResult, ruleContexts, type RuleContext, type TriageDeps } from "./build.js";
+export { resolveGuideQueries, type QueryResolution } from "./queries.js";
+export { ALERT_STREAM_FILTER_PATTERNS, isTriageStreamRecord, type StreamRecordLike, type TriageTrigger } from "./stream-filter.js";
+export {
+  TRIAGE_RESULT_VERSION,
+  type EvidenceStatus, type Guide, type GuideBlock, type GuideListItem, type GuideSection, type GuideSectionKind, type Inline, type IpReputation,
+  type Observable, type ObservableType, type ProviderEvidence, type ResolvedQuery, type TriageResult, type Verdict,
+} from "./result.js";
 export { classifyIp, isPublicIp, MAX_IP_CHARS, type IpClassification, type SpecialRange, type Unwrapped } from "./special-addresses.js";
 export { extractObservables, remoteIps, MAX_PER_TYPE } from "./observables.js";
 export {
