@@ -55,7 +55,7 @@ describe("triage", () => {
     const run = await triage(["frobnicate"]);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe("");
-    expect(run.stderr).toBe('triage: unknown command "frobnicate"\nCommands: check, query, replay\nRun "triage --help" for usage.\n');
+    expect(run.stderr).toBe('triage: unknown command "frobnicate"\nCommands: check, query, replay, redrive\nRun "triage --help" for usage.\n');
   });
 
   it("no command, no PATH and unknown options are usage errors", async () => {
