@@ -20,7 +20,12 @@
  *
  * Flags: --events N (default 200000), --rounds N (default 5), --all-events N (size of the
  * all-rules sample; default: what fits the time budget), --rules PATH (rule fixture),
- * --out PATH (default bench/results.json), --check (exit 1 when a target is missed).
+ * --out PATH (default bench/results.json), --check (exit 1 when a target is missed),
+ * --skip-dynamodb, --skip-bundles (leave out the DynamoDB Local and bundle/cold-start parts).
+ *
+ * Also: DynamoDB requests, consumed capacity and cost per 1,000 events against DynamoDB Local
+ * (bench/dynamodb.ts), and each function's bundle size and the detect cold start as ratios to a
+ * dependencies-only stub (bench/bundle.ts).
  */
 import { writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -29,7 +34,9 @@ import { parse as parseToml } from "smol-toml";
 import {
   buildStageIndex, compile, DEFAULT_CATEGORY_FIELD, type CompiledQuery, type CompiledStage, type Event, type IndexedStage, type Predicate, type StageIndex,
 } from "../lib/eql/index.js";
+import { bundleTargetsMet, formatBundleReport, measureBundles } from "./bundle.js";
 import { measureDetect, REPLAY_TARGET } from "./detect.js";
+import { measureDynamo } from "./dynamodb.js";
 import { generateEvents } from "./generate.js";
 import {
   BenchInputError, DEFAULT_FIXTURE, ROOT, SEED_RULE_ID, loadFixture, loadSeedRule, tomlCorpus, wholeRuleFiles,
@@ -182,6 +189,8 @@ async function main(): Promise<number> {
       rules: { type: "string", default: DEFAULT_FIXTURE },
       out: { type: "string", default: join(ROOT, "bench/results.json") },
       check: { type: "boolean", default: false },
+      "skip-dynamodb": { type: "boolean", default: false },
+      "skip-bundles": { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -479,6 +488,27 @@ async function main(): Promise<number> {
   }
   (results as Record<string, unknown>).detect = detect;
   if (!rp.pass) notes.push(`triage replay ratio ${rp.ratio} is below the ${REPLAY_TARGET} target`);
+
+  // ---- DynamoDB requests, capacity and cost (DynamoDB Local) ----
+  if (!values["skip-dynamodb"]) {
+    console.log("\nDynamoDB (DynamoDB Local; requests and consumed capacity per 1,000 events)");
+    const dyn = await measureDynamo(lines, { seedEvents: Math.min(lines.length, 20_000), allEvents: Math.min(lines.length, 3_000), fixture: fixturePath });
+    for (const [name, f] of [["seed rule", dyn.seedRule], ["all rules", dyn.allRules]] as const) {
+      const k = f.perThousandEvents;
+      console.log(`  ${name} (${f.rules} rules, ${fmt(f.events)} events): ${fmt(k.requests, 1)} requests (${fmt(k.writeRequests, 1)} BatchWriteItem, ${fmt(k.queries, 1)} Query), ${fmt(k.writeUnits, 1)} WCU, ${fmt(k.readUnits, 1)} RCU, ${fmt(k.candidateRows, 1)} rows; writes/ideal ${f.writeRequestsPerIdeal}, queries/partition ${f.queriesPerPartition}; $${f.usdPerMillionEvents.total} per million events`);
+    }
+    console.log(`  events matching no stage: ${fmt(dyn.nonMatchingEvents.events)} events, ${dyn.nonMatchingEvents.requests} requests`);
+    (results as Record<string, unknown>).dynamodb = dyn;
+  }
+
+  // ---- function bundles and cold start ----
+  if (!values["skip-bundles"]) {
+    console.log("\nfunction bundles and detect cold start (ratios to a dependencies-only stub)");
+    const bundles = await measureBundles({ rounds: 5 });
+    for (const line of formatBundleReport(bundles)) console.log(`  ${line}`);
+    (results as Record<string, unknown>).bundles = bundles;
+    if (!bundleTargetsMet(bundles)) notes.push("a bundle or cold-start ratio is above its 1.2 target (see bundles)");
+  }
   writeFileSync(values.out, JSON.stringify(results, null, 2) + "\n");
   console.log(`wrote ${rel(values.out)}; whole run ${fmt((performance.now() - started) / 1000, 1)} s`);
   if (!ok) return 1;
