@@ -1,3 +1,5 @@
+import { generatedGetter, MAX_GENERATED_SEGMENTS } from "./nested-getter.js";
+
 /**
  * Event values as the engine sees them: a field resolves to null (missing), one scalar, or an array
  * of scalars (a multi-valued field, matched element by element).
@@ -30,6 +32,19 @@ export function fieldGetter(path: readonly string[], options: { nullValue?: Scal
   }
   return getter;
 }
+
+/**
+ * The getter of a path without the per-event memo below, for callers that keep their own (the
+ * stage index's atom table): one less call and array lookup per read. One per path, shared.
+ */
+export function unmemoisedFieldGetter(path: readonly string[]): FieldGetter {
+  const key = JSON.stringify(path);
+  let getter = rawGetters.get(key);
+  if (getter === undefined) rawGetters.set(key, (getter = uncachedFieldGetter(path, {})));
+  return getter;
+}
+
+const rawGetters = new Map<string, FieldGetter>();
 
 /*
  * Per-event memo of field values. Hundreds of rule predicates test one event in a row and read the
@@ -84,11 +99,14 @@ function uncachedFieldGetter(path: readonly string[], options: { nullValue?: Sca
     if (Array.isArray(v) && v.length > 0 && isScalarArray(v)) return v.length === 1 ? (v[0] as Scalar) : (v as Scalar[]);
     return slow(e);
   };
-  // Where the nested spelling is missing: every split of the path into keys (`a.b.c`, `a`+`b.c`,
-  // ...) is tried without allocating; most fields a rule reads are missing from most events, so
-  // this is the common case. Arrays along the way, or values found under two spellings, go to the
-  // general resolver. Plain property reads are safe here: no segment names an Object.prototype
-  // property (checked above) and joined keys contain dots.
+  // Paths of up to 8 segments: a generated function per path (see nested-getter.ts for why).
+  if (n >= 1 && n <= MAX_GENERATED_SEGMENTS) {
+    return generatedGetter(path, slow, leaf);
+  }
+  // Longer paths: where the nested spelling is missing, every split of the path into keys
+  // (`a.b.c`, `a`+`b.c`, ...) is tried without allocating. Arrays along the way, or values found
+  // under two spellings, go to the general resolver. Plain property reads are safe here: no
+  // segment names an Object.prototype property (checked above) and joined keys contain dots.
   const find = (node: unknown, i: number): unknown => {
     if (i === n) return node;
     if (node === null || typeof node !== "object") return undefined;
@@ -107,47 +125,12 @@ function uncachedFieldGetter(path: readonly string[], options: { nullValue?: Sca
     }
     return found;
   };
-  const viaFind: FieldGetter = (e) => {
+  return (e) => {
     const r = find(e, 0);
     if (r === undefined || r === null) return null;
     if (r === FALLBACK) return slow(e);
     return leaf(r, e);
   };
-  // Fast path for the common case: plain nested objects ending in a scalar. Anything else
-  // (missing step, array, dotted key) falls back to the general resolver.
-  if (n === 1) {
-    const [a] = path as [string];
-    return (e) => {
-      const v = e[a];
-      return v === undefined ? viaFind(e) : leaf(v, e);
-    };
-  }
-  if (n === 2) {
-    const [a, b] = path as [string, string];
-    return (e) => {
-      const o = e[a] as Record<string, unknown> | undefined;
-      if (o !== undefined && o !== null && typeof o === "object" && !Array.isArray(o)) {
-        const v = o[b];
-        if (v !== undefined) return leaf(v, e);
-      }
-      return viaFind(e);
-    };
-  }
-  if (n === 3) {
-    const [a, b, c] = path as [string, string, string];
-    return (e) => {
-      const o = e[a] as Record<string, Record<string, unknown> | undefined> | undefined;
-      if (o !== undefined && o !== null && typeof o === "object") {
-        const p = o[b];
-        if (p !== undefined && p !== null && typeof p === "object" && !Array.isArray(p)) {
-          const v = p[c];
-          if (v !== undefined) return leaf(v, e);
-        }
-      }
-      return viaFind(e);
-    };
-  }
-  return viaFind;
 }
 
 /** A value `find` returns when the general resolver must decide. */
