@@ -1,4 +1,4 @@
-import { assertNever, walkExpr, type ArithOp, type Compare, type EventFilter, type Expr, type In, type Match, type Query, type Stage } from "./ast.js";
+import { assertNever, walkExpr, type ArithOp, type Compare, type EventFilter, type Expr, type FieldRef, type In, type Literal, type Match, type Query, type Stage } from "./ast.js";
 import { ARITHMETIC, cidrMatcher, lookupFunction } from "./functions.js";
 import { compileLuceneRegex } from "./lucene-regex.js";
 import { compareVersions, type Mappings } from "./mapping.js";
@@ -49,6 +49,10 @@ export interface CompiledStage {
   readonly fields: readonly string[];
   /** The stage's filter as parsed (for analysis, e.g. the stage index). */
   readonly filter: EventFilter;
+  /** The field the category is read from (the query's `categoryField`). */
+  readonly categoryField: string;
+  /** The mappings the condition was compiled with: a stage index compiles its tests the same way. */
+  readonly mappings: Mappings;
 }
 
 export interface CompiledQuery {
@@ -88,6 +92,8 @@ export function compileAst(query: Query, options: CompileOptions = {}): Compiled
       missing: stage?.missing ?? false,
       fields: [...fields],
       filter,
+      categoryField,
+      mappings: ctx.mappings,
     };
   };
   let stages: CompiledStage[];
@@ -168,6 +174,23 @@ export function predicate(e: Expr, ctx: Ctx = NO_MAPPINGS): Predicate {
     skeletons.set(body, factory);
   }
   return factory(leaves);
+}
+
+/**
+ * One test of a condition on its own (anything but `and`/`or`/`not`), compiled as `predicate`
+ * compiles it inside a condition: for the stage index, which evaluates each distinct test once
+ * per event.
+ */
+export function atomPredicate(e: Expr, mappings: Mappings): Predicate {
+  return leafPredicate(e, { mappings });
+}
+
+/**
+ * The indexed form of a long `or` chain (see `orIndex`), or null when `predicate` would compile
+ * the chain as plain `||`.
+ */
+export function orChainPredicate(e: Expr, mappings: Mappings): Predicate | null {
+  return e.kind === "Logical" && e.op === "or" ? orIndex(e, { mappings }) : null;
 }
 
 /** Generated skeletons by source: many conditions share a shape, and generating code is costly. */
@@ -374,22 +397,9 @@ function inPredicate(e: In, ctx: Ctx): Predicate {
   const target = value(e.target, ctx);
   const ci = e.caseInsensitive;
   let test: Predicate;
-  const literals = e.values.every((v) => v.kind === "Literal");
-  if (literals) {
-    const vals = e.values.map((v) => (v as { value: Scalar | null }).value);
-    const hasNull = vals.includes(null);
-    const scalars = vals.filter((v): v is Scalar => v !== null);
-    const strings = new Set(scalars.filter((v) => typeof v === "string").map((v) => (ci ? lower(v as string) : v as string)));
-    const others = scalars.filter((v) => typeof v !== "string");
-    const one = (s: Scalar): boolean => {
-      if (typeof s === "string") {
-        if (strings.has(ci ? lower(s) : s)) return true;
-        for (const o of others) if (scalarEquals(s, o)) return true;
-        return false;
-      }
-      for (const o of scalars) if (scalarEquals(s, ci && typeof o === "string" ? lower(o) : o)) return true;
-      return false;
-    };
+  const literal = inElementTest(e);
+  if (literal) {
+    const { one, hasNull } = literal;
     test = (x) => {
       const v = target(x);
       if (v === null) return hasNull;
@@ -413,11 +423,41 @@ function inPredicate(e: In, ctx: Ctx): Predicate {
   return e.negated ? (x) => !test(x) : test;
 }
 
+/** `in` with literal values: the test of one scalar of the target, and whether a missing target matches. */
+function inElementTest(e: In): { one: ElementTest; hasNull: boolean } | null {
+  if (!e.values.every((v) => v.kind === "Literal")) return null;
+  const ci = e.caseInsensitive;
+  const vals = e.values.map((v) => (v as { value: Scalar | null }).value);
+  const hasNull = vals.includes(null);
+  const scalars = vals.filter((v): v is Scalar => v !== null);
+  const strings = new Set(scalars.filter((v) => typeof v === "string").map((v) => (ci ? lower(v as string) : v as string)));
+  const others = scalars.filter((v) => typeof v !== "string");
+  const one = (s: Scalar): boolean => {
+    if (typeof s === "string") {
+      if (strings.has(ci ? lower(s) : s)) return true;
+      for (const o of others) if (scalarEquals(s, o)) return true;
+      return false;
+    }
+    for (const o of scalars) if (scalarEquals(s, ci && typeof o === "string" ? lower(o) : o)) return true;
+    return false;
+  };
+  return { one, hasNull };
+}
+
 const MATCH_CACHE_ENTRIES = 2048;
 const MATCH_CACHE_MAX_CHARS = 512;
 
 function matchPredicate(e: Match, ctx: Ctx): Predicate {
   const target = value(e.target, ctx);
+  const one = matchElementTest(e, true);
+  return (x) => any(target(x), one);
+}
+
+/**
+ * `:`, `like` and `regex` on one scalar. With `cached`, results for short values are remembered
+ * (see below); a caller with its own cache of values passes false.
+ */
+function matchElementTest(e: Match, cached: boolean): ElementTest {
   const ci = e.caseInsensitive;
   const exact = new Set<string>();
   const matchers: StringMatcher[] = [];
@@ -446,8 +486,8 @@ function matchPredicate(e: Match, ctx: Ctx): Predicate {
   };
   // Pattern lists cost one matcher call per pattern and value, and field values repeat a lot
   // (process names, paths, arguments): results for short values are remembered, per predicate.
-  const cache = matchers.length > 1 ? new Map<string, boolean>() : null;
-  const one = (s: Scalar): boolean => {
+  const cache = cached && matchers.length > 1 ? new Map<string, boolean>() : null;
+  return (s: Scalar): boolean => {
     for (const n of nonStrings) if (scalarEquals(s, n)) return true;
     const str = typeof s === "string" ? s : scalarToString(s);
     if (cache === null || str.length > MATCH_CACHE_MAX_CHARS) return test(str);
@@ -459,7 +499,46 @@ function matchPredicate(e: Match, ctx: Ctx): Predicate {
     }
     return r;
   };
-  return (x) => any(target(x), one);
+}
+
+/** A test of one scalar of a field's value; a multi-valued field matches when one scalar does. */
+export type ElementTest = (s: Scalar) => boolean;
+
+/**
+ * A test that reads one field and is true exactly when the field is present and one of its
+ * scalars passes `test`: `:`/`like`/`regex`, `in` with literal values and no null, and a
+ * comparison of the field with a non-null literal (`!=` aside, which holds on a missing value).
+ * The predicate compiled for such an expression is `any(field value, test)`; a caller that knows
+ * the value (and caches results by value) can use the test directly. Fields with a mapping are
+ * left out: `null_value` turns an explicit null into a value, and `version` compares otherwise.
+ */
+export function elementTest(e: Expr, mappings: Mappings): { readonly field: FieldRef; readonly test: ElementTest } | null {
+  const unmapped = (x: Expr): x is FieldRef => x.kind === "Field" && !mappings.has(x.name);
+  switch (e.kind) {
+    case "Match":
+      return unmapped(e.target) ? { field: e.target, test: matchElementTest(e, false) } : null;
+    case "In": {
+      if (e.negated || !unmapped(e.target)) return null;
+      const t = inElementTest(e);
+      return t && !t.hasNull ? { field: e.target, test: t.one } : null;
+    }
+    case "Compare": {
+      if (e.op === "!=") return null;
+      const literal = (x: Expr): x is Literal & { value: Scalar } => x.kind === "Literal" && x.value !== null;
+      const test = orderTest(e.op);
+      if (unmapped(e.left) && literal(e.right)) {
+        const lit = e.right.value;
+        return { field: e.left, test: (s) => test(s, lit) };
+      }
+      if (unmapped(e.right) && literal(e.left)) {
+        const lit = e.left.value;
+        return { field: e.right, test: (s) => test(lit, s) };
+      }
+      return null;
+    }
+    default:
+      return null;
+  }
 }
 
 // ---- values ------------------------------------------------------------------------------------

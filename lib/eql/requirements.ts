@@ -19,7 +19,7 @@ export interface Requirement {
  * Fields whose values are shared by most events of a category: a requirement on them selects
  * little, so another requirement of the same stage is preferred.
  */
-const LOW_SELECTIVITY = new Set([
+export const LOW_SELECTIVITY: ReadonlySet<string> = new Set([
   "host.os.type", "host.os.family", "host.os.name", "host.os.platform", "event.type", "event.action", "event.category",
   "event.outcome", "event.kind", "event.module", "event.dataset", "event.provider", "network.direction", "network.transport",
   "network.protocol", "data_stream.dataset", "agent.type", "process.Ext.token.integrity_level_name", "user.domain",

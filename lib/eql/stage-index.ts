@@ -1,16 +1,25 @@
+import { AtomTable } from "./atoms.js";
 import type { CompiledStage } from "./compile.js";
-import { lower } from "./lower.js";
-import { best, requirements } from "./requirements.js";
+import { bestClause, clauseScore, emitProgram, necessaryClauses, programTree, runProgram } from "./stage-program.js";
 import { fieldGetter, type Event, type FieldGetter } from "./values.js";
 
 /**
  * An index over many stage predicates, so that an event is tested only against the stages it
- * could match. Each stage's condition is analysed for a *required* equality: a conjunct such as
- * `process.name : ("a.exe", "b.exe")`, `event.action == "start"` or `dll.name in ("x.dll")` that
- * must hold for the stage to match. Stages are indexed by category and by the most selective
- * such conjunct; per event, the index looks up the event's category and the values of the few
- * indexed fields and returns the candidates. The candidates' full predicates are then evaluated,
- * so the index only has to be a superset: it never decides a match on its own.
+ * could match, and those tests share their work.
+ *
+ * Each stage's condition is compiled into a program over atoms (stage-program.ts, atoms.ts):
+ * distinct tests shared by all stages and evaluated at most once per event. From the program come
+ * its necessary clauses: disjunctions of equalities that must hold for the stage to match, such
+ * as `process.name : ("a.exe", "b.exe")`, `event.action == "start"`, or the two-field
+ * `process.name : "x.exe" or process.pe.original_file_name == "x.exe"`. Stages are indexed by
+ * category and by their most selective clause (the anchor): per event, the index reads the
+ * event's category and the anchor fields, and the equalities their values satisfy lead to the
+ * stages anchored on them.
+ *
+ * - `candidates(event)`: the stages reached through an anchor whose other clauses hold as well: a
+ *   superset of the stages the event matches, each of which the caller tests with its `condition`.
+ * - `matches(event)`: exactly the stages the event matches (category and condition), with each
+ *   candidate's program evaluated on the shared atoms.
  */
 
 export interface IndexedStage<T> {
@@ -22,19 +31,26 @@ export interface IndexedStage<T> {
 interface Slot<T> {
   readonly entry: IndexedStage<T>;
   readonly n: number;
-}
-
-interface FieldIndex<T> {
-  readonly field: string;
-  readonly get: FieldGetter;
-  readonly cs: Map<string, Slot<T>[]>;
-  readonly ci: Map<string, Slot<T>[]>;
+  /** The category bucket the stage is in. */
+  readonly bucket: number;
+  /** Offset of the stage's program in the shared code. */
+  readonly pc: number;
+  /** Offset of the stage's clauses besides the anchor in `checks`: [count, (length, atom ids...)*]. */
+  readonly checks: number;
 }
 
 interface CategoryBucket<T> {
-  readonly fields: FieldIndex<T>[];
-  /** Stages with no usable requirement: always candidates in this category. */
+  readonly id: number;
+  /** Fields of the equalities the bucket's stages are anchored on. */
+  readonly anchorFields: number[];
+  /** Stages with no usable clause: always candidates in this category. */
   readonly always: Slot<T>[];
+}
+
+/** The buckets of the stages whose category is read from one field. */
+interface CategoryGroup<T> {
+  readonly get: FieldGetter;
+  readonly buckets: Map<string, CategoryBucket<T>>;
 }
 
 export interface StageIndex<T> {
@@ -43,102 +59,155 @@ export interface StageIndex<T> {
    * each candidate's category (or the stage is `any`): its `condition` alone decides.
    */
   candidates(event: Event): IndexedStage<T>[];
+  /** The stages the event matches (`stage.matches(event)` is true), each once. */
+  matches(event: Event): IndexedStage<T>[];
   /** How the stages were indexed, for reports. */
-  readonly stats: { readonly stages: number; readonly indexed: number; readonly always: number; readonly fields: number };
+  readonly stats: { readonly stages: number; readonly indexed: number; readonly always: number; readonly fields: number; readonly atoms: number };
 }
 
 /**
- * Builds the index. `categoryField` must be the field every stage's category is tested on (stages
- * compiled with another category field, e.g. a rule's `event_category_override`, go to a separate
- * index or are listed as `always` by the caller).
+ * Builds the index. Each stage's category is read from the stage's own `categoryField` (a rule's
+ * `event_category_override` included); the second argument is accepted for compatibility and not
+ * needed.
  */
-export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], categoryField = "event.category"): StageIndex<T> {
-  const buckets = new Map<string | null, CategoryBucket<T>>(); // null: `any where`
-  const bucket = (c: string | null) => {
-    let b = buckets.get(c);
-    if (!b) buckets.set(c, (b = { fields: [], always: [] }));
+export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categoryField?: string): StageIndex<T> {
+  const atoms = new AtomTable();
+  const code: number[] = [];
+  const checkCode: number[] = [];
+  const groups = new Map<string, CategoryGroup<T>>();
+  const buckets: CategoryBucket<T>[] = [];
+  const newBucket = (): CategoryBucket<T> => {
+    const b: CategoryBucket<T> = { id: buckets.length, anchorFields: [], always: [] };
+    buckets.push(b);
     return b;
   };
+  const anyBucket = newBucket();
+  const bucketOf = (stage: CompiledStage): CategoryBucket<T> => {
+    if (stage.category === null) return anyBucket;
+    let g = groups.get(stage.categoryField);
+    if (!g) groups.set(stage.categoryField, (g = { get: fieldGetter(stage.categoryField.split(".")), buckets: new Map() }));
+    let b = g.buckets.get(stage.category);
+    if (!b) g.buckets.set(stage.category, (b = newBucket()));
+    return b;
+  };
+  /** Stages anchored on each equality atom. */
+  const anchored: Slot<T>[][] = [];
   let indexed = 0;
   let always = 0;
-  const fieldNames = new Set<string>();
+  const anchorFieldSet = new Set<number>();
   entries.forEach((entry, n) => {
-    const slot: Slot<T> = { entry, n };
-    const b = bucket(entry.stage.category);
-    const req = best(requirements(entry.stage.filter.condition));
-    if (!req) {
+    const tree = programTree(entry.stage.filter.condition, entry.stage.mappings, atoms);
+    const pc = emitProgram(tree, code);
+    const clauses = necessaryClauses(tree, atoms);
+    const best = bestClause(clauses, atoms);
+    const anchor = best !== null && clauseScore(best, atoms) < Infinity ? best : null;
+    const checks = checkCode.length;
+    const rest = clauses.filter((c) => c !== anchor);
+    checkCode.push(rest.length);
+    for (const c of rest) checkCode.push(c.length, ...c);
+    const b = bucketOf(entry.stage);
+    const slot: Slot<T> = { entry, n, bucket: b.id, pc, checks };
+    if (!anchor) {
       b.always.push(slot);
       always++;
       return;
     }
     indexed++;
-    fieldNames.add(req.field);
-    let fi = b.fields.find((f) => f.field === req.field);
-    if (!fi) {
-      fi = { field: req.field, get: fieldGetter(req.field.split(".")), cs: new Map(), ci: new Map() };
-      b.fields.push(fi);
-    }
-    const map = req.ci ? fi.ci : fi.cs;
-    for (const v of req.values) {
-      let list = map.get(v);
-      if (!list) map.set(v, (list = []));
-      list.push(slot);
+    for (const id of anchor) {
+      const f = atoms.equality[id]!.field;
+      anchorFieldSet.add(f);
+      if (!b.anchorFields.includes(f)) b.anchorFields.push(f);
+      (anchored[id] ??= []).push(slot);
     }
   });
-  const categoryGet = fieldGetter(categoryField.split("."));
-  const anyBucket = buckets.get(null);
+  atoms.seal();
+  const program = Int32Array.from(code);
+  const checkArr = Int32Array.from(checkCode);
+  const groupList = [...groups.values()];
 
-  // An entry is a candidate once per event: marked with the stamp of the current call.
+  // Per call, stamps mark the visited stages, the event's buckets and the anchor fields read.
   const marks = new Uint32Array(entries.length);
+  const bucketMarks = new Uint32Array(buckets.length);
+  const fieldMarks = new Uint32Array(anchorFieldSet.size === 0 ? 0 : Math.max(...anchorFieldSet) + 1);
   let stamp = 0;
   let out: IndexedStage<T>[] = [];
-  const add = (list: readonly Slot<T>[]) => {
+  let exact = false;
+  const active: CategoryBucket<T>[] = [];
+
+  /** The stage's clauses besides the anchor all hold (each has a true equality). */
+  const checksHold = (at: number): boolean => {
+    const count = checkArr[at]!;
+    let p = at + 1;
+    for (let c = 0; c < count; c++) {
+      const len = checkArr[p]!;
+      let ok = false;
+      for (let k = p + 1; k <= p + len; k++) {
+        if (atoms.truth(checkArr[k]!)) {
+          ok = true;
+          break;
+        }
+      }
+      if (!ok) return false;
+      p += len + 1;
+    }
+    return true;
+  };
+  const visit = (s: Slot<T>) => {
+    if (marks[s.n] === stamp) return;
+    marks[s.n] = stamp;
+    if (exact ? runProgram(program, s.pc, atoms) : checksHold(s.checks)) out.push(s.entry);
+  };
+  const onHit = (atom: number) => {
+    const list = anchored[atom];
+    if (list === undefined) return;
     for (let i = 0; i < list.length; i++) {
       const s = list[i]!;
-      if (marks[s.n] !== stamp) {
-        marks[s.n] = stamp;
-        out.push(s.entry);
+      if (bucketMarks[s.bucket] === stamp) visit(s);
+    }
+  };
+  const activate = (b: CategoryBucket<T>) => {
+    if (bucketMarks[b.id] === stamp) return;
+    bucketMarks[b.id] = stamp;
+    active.push(b);
+  };
+  const run = (event: Event, wantExact: boolean): IndexedStage<T>[] => {
+    stamp = stamp === 0xffffffff ? 1 : stamp + 1;
+    if (stamp === 1) {
+      marks.fill(0);
+      bucketMarks.fill(0);
+      fieldMarks.fill(0);
+    }
+    out = [];
+    exact = wantExact;
+    atoms.begin(event);
+    active.length = 0;
+    activate(anyBucket);
+    for (const g of groupList) {
+      const cat = g.get(event);
+      if (typeof cat === "string") {
+        const b = g.buckets.get(cat);
+        if (b) activate(b);
+      } else if (cat !== null && typeof cat === "object") {
+        for (const c of cat) {
+          const b = typeof c === "string" ? g.buckets.get(c) : undefined;
+          if (b) activate(b);
+        }
       }
     }
-  };
-  const lookup = (f: FieldIndex<T>, x: string | number | boolean) => {
-    const text = typeof x === "string" ? x : String(x);
-    const hits = f.cs.get(text);
-    if (hits) add(hits);
-    if (f.ci.size > 0) {
-      const ciHits = f.ci.get(lower(text));
-      if (ciHits) add(ciHits);
+    for (const b of active) for (const s of b.always) visit(s);
+    for (const b of active) {
+      for (const f of b.anchorFields) {
+        if (fieldMarks[f] === stamp) continue;
+        fieldMarks[f] = stamp;
+        atoms.forEachEqualityHit(f, onHit);
+      }
     }
-  };
-  const collect = (b: CategoryBucket<T>, event: Event) => {
-    add(b.always);
-    for (const f of b.fields) {
-      const v = f.get(event);
-      if (v === null) continue;
-      if (typeof v === "object") for (const x of v) lookup(f, x);
-      else lookup(f, v);
-    }
+    return out;
   };
 
   return {
-    candidates(event) {
-      stamp = stamp === 0xffffffff ? 1 : stamp + 1;
-      if (stamp === 1) marks.fill(0);
-      out = [];
-      if (anyBucket) collect(anyBucket, event);
-      const cat = categoryGet(event);
-      if (typeof cat === "string") {
-        const b = buckets.get(cat);
-        if (b) collect(b, event);
-      } else if (cat !== null && typeof cat === "object") {
-        for (const c of cat) {
-          const b = typeof c === "string" ? buckets.get(c) : undefined;
-          if (b) collect(b, event);
-        }
-      }
-      return out;
-    },
-    stats: { stages: entries.length, indexed, always, fields: fieldNames.size },
+    candidates: (event) => run(event, false),
+    matches: (event) => run(event, true),
+    stats: { stages: entries.length, indexed, always, fields: anchorFieldSet.size, atoms: atoms.size },
   };
 }
-
