@@ -18,20 +18,19 @@ import { hasWildcards } from "./wildcard.js";
  *
  * Field atoms: most tests read one field and hold when one of its scalars passes a test
  * (`:`/`like`/`regex`, `in`, a comparison with a literal: compile.ts `elementTest`). Field values
- * repeat across events (process names, executables, registry paths), so each field keeps a cache
- * from a text value to the results of its atoms on that value, filled as atoms are asked. Per
- * event, a field costs one lookup per text value, and an atom on it one byte read; the wildcard
- * and regex matching of a value happens once per distinct value, not once per event.
- *
- * Equalities (`f == "x"`, `f in ("x", "y")`, `f : "x"` and the like, without wildcards) on a field
- * are decided together when a value enters the cache: one hash lookup of the value (and of its
- * lower-cased form) finds every equality it satisfies. The stage index also reads that list to
- * find the stages anchored on those equalities.
+ * repeat across events (process names, executables, parent names, registry values), so each
+ * field keeps a cache from a text value to the atoms of the field that hold for it:
+ * - the first time a value is seen, its entry knows the equalities it satisfies (`f == "x"`,
+ *   `f in (...)`, `f : "x"` without wildcards: one hash lookup of the value and one of its
+ *   lower-cased form), and other atoms are tested on demand and remembered;
+ * - the second time, the entry is completed: every atom of the field is decided once, and the
+ *   entry keeps the list of those that hold. From then on, reading the field marks that list,
+ *   every other atom of the field is false, and the stage index can look up stages anchored on
+ *   any of them (wildcards included), not only on equalities.
+ * Values seen once (command lines with unique ids) never pay for a completion.
  */
 
 export interface Equality {
-  /** The field, as an index into the table's fields. */
-  readonly field: number;
   /** The literals; lower-cased when `ci`. */
   readonly values: readonly string[];
   readonly ci: boolean;
@@ -41,16 +40,16 @@ export interface Equality {
    * a stage index needs for numbers and booleans; numeric text is still decided exactly for text.
    */
   readonly indexable: boolean;
-  /** The dotted field name, for selectivity heuristics. */
-  readonly name: string;
 }
 
-/** A field's cached results for one text value. */
+/** A field's cached knowledge of one text value. */
 interface ValueEntry {
-  /** Per atom of the field (by its position in the field): 0 unknown, 1 false, 2 true. */
-  readonly results: Uint8Array;
+  /** Until complete: per atom of the field (by position), 0 unknown, 1 false, 2 true. */
+  results: Uint8Array | null;
   /** The equality atoms the value satisfies. */
   readonly hits: readonly number[];
+  /** Once complete: every atom of the field that holds for the value. */
+  trueAtoms: Int32Array | null;
 }
 
 interface FieldState {
@@ -70,8 +69,6 @@ const CACHE_MAX_CHARS = 512;
 /** Entries per field before its cache starts over. */
 const CACHE_ENTRIES = 4096;
 
-const NO_ENTRY: ValueEntry = { results: new Uint8Array(0), hits: [] };
-
 export class AtomTable {
   private readonly ids = new Map<string, number>();
   /** `or` chains that compile.ts does not index (so they are split into atoms). */
@@ -80,7 +77,10 @@ export class AtomTable {
   /** Per atom: the predicate (any atom) and, for field atoms, the element test. */
   private readonly preds: Predicate[] = [];
   private readonly tests: (ElementTest | null)[] = [];
+  /** Per atom: its equality form, when it has one. */
   readonly equality: (Equality | null)[] = [];
+  /** Per atom: how selective it is as an index key (lower is better; Infinity: not a field atom). */
+  readonly keyScore: number[] = [];
   /** Estimated relative cost of each atom, for ordering tests cheapest first. */
   readonly cost: number[] = [];
   private readonly fieldOfList: number[] = [];
@@ -96,12 +96,16 @@ export class AtomTable {
   private gen = 0;
   private memoGen = new Int32Array(0);
   private memoVal = new Uint8Array(0);
+  /** Stamped when a complete value entry of the current event says the atom holds. */
+  private trueGen = new Int32Array(0);
   private fieldOf = new Int32Array(0);
   private position = new Int32Array(0);
   private fieldGen = new Int32Array(0);
   private fieldValue: Value[] = [];
-  /** The cache entry of each scalar of the field's value (NO_ENTRY for scalars that are not cached). */
+  /** The entry of each scalar of the field's value (cached, or fresh for long text). */
   private fieldEntries: ValueEntry[][] = [];
+  /** 1 when a scalar of the field's value has no complete entry: its atoms are decided on demand. */
+  private fieldLazy = new Uint8Array(0);
   private fieldSegment = new Int32Array(0);
   /** Stamped with `gen` when the current event has a top-level key starting with the segment. */
   private segmentGen = new Int32Array(0);
@@ -131,16 +135,28 @@ export class AtomTable {
     return this.preds.length;
   }
 
+  /** The field an atom reads (-1 for atoms that are not field atoms). */
+  fieldOfAtom(id: number): number {
+    return this.fieldOfList[id]!;
+  }
+
+  /** Whether a hash lookup finds the atom for every scalar it holds for (see `Equality.indexable`). */
+  isIndexable(id: number): boolean {
+    return this.equality[id]?.indexable === true;
+  }
+
   /** Allocates the per-event state once every atom is interned. */
   seal(): void {
     const n = this.preds.length;
     this.memoGen = new Int32Array(n);
     this.memoVal = new Uint8Array(n);
+    this.trueGen = new Int32Array(n);
     this.fieldOf = Int32Array.from(this.fieldOfList);
     this.position = Int32Array.from(this.positionList);
     this.fieldGen = new Int32Array(this.fields.length);
     this.fieldValue = this.fields.map(() => null);
     this.fieldEntries = this.fields.map(() => []);
+    this.fieldLazy = new Uint8Array(this.fields.length);
     this.fieldSegment = Int32Array.from(this.fieldSegmentList);
     this.segmentGen = new Int32Array(this.segmentIds.size);
     this.scannedGen = 0;
@@ -160,6 +176,7 @@ export class AtomTable {
     if (this.gen === 0x7fffffff) {
       this.gen = 0;
       this.memoGen.fill(0);
+      this.trueGen.fill(0);
       this.fieldGen.fill(0);
       this.segmentGen.fill(0);
       this.scannedGen = 0;
@@ -176,7 +193,7 @@ export class AtomTable {
     if (f < 0) r = this.preds[id]!(this.event!);
     else {
       if (this.fieldGen[f] !== gen) this.resolve(f);
-      r = this.fieldAtom(f, id);
+      r = this.trueGen[id] === gen || (this.fieldLazy[f] === 1 && this.lazyFieldAtom(f, id));
     }
     this.memoGen[id] = gen;
     this.memoVal[id] = r ? 1 : 0;
@@ -184,75 +201,76 @@ export class AtomTable {
   }
 
   /**
-   * Calls `fn` with every equality atom on field `f` that may hold for the current event: for a
-   * text scalar, exactly those that hold; for a number or a boolean, those with a literal equal to
-   * its text, which includes every `indexable` equality that holds (see `Equality`).
+   * Calls `hit` with atoms of field `f` that may hold for the current event, and returns whether
+   * the list is only partial. For a scalar with a complete entry, `hit` gets every atom that holds
+   * (exactly); otherwise, for text, the equalities it satisfies, and for a number or a boolean,
+   * the equalities whose literal is its text (every `indexable` equality that holds among them).
+   * When the result is true, atoms other than indexable equalities may hold without `hit` having
+   * seen them.
    */
-  forEachEqualityHit(f: number, fn: (atom: number) => void): void {
+  forEachHit(f: number, hit: (atom: number) => void): boolean {
     if (this.fieldGen[f] !== this.gen) this.resolve(f);
-    const v = this.fieldValue[f]!;
-    if (v === null) return;
-    const entries = this.fieldEntries[f]!;
-    const st = this.fields[f]!;
-    const n = typeof v === "object" ? v.length : 1;
-    for (let i = 0; i < n; i++) {
-      const e = entries[i]!;
-      if (e !== NO_ENTRY) {
-        for (let k = 0; k < e.hits.length; k++) fn(e.hits[k]!);
-        continue;
-      }
-      const text = String(typeof v === "object" ? v[i]! : v);
-      const each = (positions: readonly number[] | undefined) => {
-        if (positions) for (const p of positions) fn(st.atoms[p]!);
-      };
-      each(st.cs.get(text));
-      if (st.ci.size > 0) each(st.ci.get(lower(text)));
-    }
-  }
-
-  private fieldAtom(f: number, id: number): boolean {
     const v = this.fieldValue[f]!;
     if (v === null) return false;
     const entries = this.fieldEntries[f]!;
-    const pos = this.position[id]!;
-    if (typeof v !== "object") return this.scalarAtom(id, pos, v, entries[0]!);
-    for (let i = 0; i < v.length; i++) if (this.scalarAtom(id, pos, v[i]!, entries[i]!)) return true;
-    return false;
-  }
-
-  private scalarAtom(id: number, pos: number, s: Scalar, entry: ValueEntry): boolean {
-    if (entry === NO_ENTRY) return this.elementTruth(id, s);
-    let r = entry.results[pos]!;
-    if (r === 0) {
-      r = this.elementTruth(id, s) ? 2 : 1;
-      entry.results[pos] = r;
+    const n = typeof v === "object" ? v.length : 1;
+    for (let i = 0; i < n; i++) {
+      const e = entries[i]!;
+      const list = e.trueAtoms ?? e.hits;
+      for (let k = 0; k < list.length; k++) hit(list[k]!);
     }
-    return r === 2;
+    return this.fieldLazy[f] === 1;
   }
 
-  /** An atom on one scalar, without the cache: equality atoms by their literals, others by their test. */
-  private elementTruth(id: number, s: Scalar): boolean {
-    return this.tests[id]!(s);
+  /** A field atom on the scalars without a complete entry (the others have stamped `trueGen`). */
+  private lazyFieldAtom(f: number, id: number): boolean {
+    const v = this.fieldValue[f]!;
+    const entries = this.fieldEntries[f]!;
+    const pos = this.position[id]!;
+    const n = typeof v === "object" ? v!.length : 1;
+    for (let i = 0; i < n; i++) {
+      const e = entries[i]!;
+      if (e.trueAtoms !== null) continue;
+      const s = typeof v === "object" ? v![i]! : (v as Scalar);
+      const results = e.results!;
+      let r = results[pos]!;
+      if (r === 0) {
+        r = this.tests[id]!(s) ? 2 : 1;
+        results[pos] = r;
+      }
+      if (r === 2) return true;
+    }
+    return false;
   }
 
   /** Reads field `f` of the current event and finds (or makes) the cache entry of each text scalar. */
   private resolve(f: number): void {
-    const st = this.fields[f]!;
-    this.fieldGen[f] = this.gen;
+    const gen = this.gen;
+    this.fieldGen[f] = gen;
+    this.fieldLazy[f] = 0;
     const seg = this.fieldSegment[f]!;
     if (seg >= 0) {
-      if (this.scannedGen !== this.gen) this.scanTop();
-      if (this.segmentGen[seg] !== this.gen) {
+      if (this.scannedGen !== gen) this.scanTop();
+      if (this.segmentGen[seg] !== gen) {
         this.fieldValue[f] = null;
         return;
       }
     }
+    const st = this.fields[f]!;
     const v = st.get(this.event!);
     this.fieldValue[f] = v;
     if (v === null) return;
     const entries = this.fieldEntries[f]!;
-    if (typeof v !== "object") entries[0] = this.entry(st, v);
-    else for (let i = 0; i < v.length; i++) entries[i] = this.entry(st, v[i]!);
+    const n = typeof v === "object" ? v.length : 1;
+    let lazy = 0;
+    for (let i = 0; i < n; i++) {
+      const e = this.entry(st, typeof v === "object" ? v[i]! : v);
+      entries[i] = e;
+      const t = e.trueAtoms;
+      if (t === null) lazy = 1;
+      else for (let k = 0; k < t.length; k++) this.trueGen[t[k]!] = gen;
+    }
+    this.fieldLazy[f] = lazy;
   }
 
   /**
@@ -278,26 +296,56 @@ export class AtomTable {
     }
   }
 
+  /** The entry of a scalar: cached values are completed when seen a second time. */
   private entry(st: FieldState, s: Scalar): ValueEntry {
-    if (typeof s !== "string") return NO_ENTRY;
-    const cached = st.cache.get(s);
-    if (cached !== undefined) return cached;
-    const results = st.template.slice();
+    const text = typeof s === "string";
+    if (text && s.length > CACHE_MAX_CHARS) return this.fresh(st, s);
+    // Numbers and booleans are cached under keys no text can have (they compare by other rules).
+    const key = text ? s : (typeof s === "number" ? "\u0000n" : "\u0000b") + String(s);
+    const cached = st.cache.get(key);
+    if (cached !== undefined) {
+      if (cached.trueAtoms === null) this.complete(st, s, cached);
+      return cached;
+    }
+    const e = this.fresh(st, s);
+    if (st.cache.size >= CACHE_ENTRIES) st.cache.clear();
+    st.cache.set(key, e);
+    return e;
+  }
+
+  /**
+   * A new entry. For text, the equalities it satisfies are known (a hash lookup of the value and
+   * of its lower-cased form) and the other equalities are false; for a number or a boolean,
+   * `hits` lists the equalities whose literal is its text, a superset of the indexable ones that
+   * hold, and every atom is left to its test.
+   */
+  private fresh(st: FieldState, s: Scalar): ValueEntry {
+    const text = typeof s === "string";
+    const results = text ? st.template.slice() : new Uint8Array(st.atoms.length);
     const hits: number[] = [];
+    const str = text ? s : String(s);
     const mark = (positions: readonly number[] | undefined) => {
       if (positions) for (const p of positions) {
         if (results[p] !== 2) hits.push(st.atoms[p]!);
-        results[p] = 2;
+        if (text) results[p] = 2;
       }
     };
-    mark(st.cs.get(s));
-    if (st.ci.size > 0) mark(st.ci.get(lower(s)));
-    const e: ValueEntry = { results, hits };
-    if (s.length <= CACHE_MAX_CHARS) {
-      if (st.cache.size >= CACHE_ENTRIES) st.cache.clear();
-      st.cache.set(s, e);
+    mark(st.cs.get(str));
+    if (st.ci.size > 0) mark(st.ci.get(lower(str)));
+    return { results, hits, trueAtoms: null };
+  }
+
+  /** Decides every atom of the field for the value, keeping those that hold. */
+  private complete(st: FieldState, s: Scalar, e: ValueEntry): void {
+    const results = e.results!;
+    const out: number[] = [];
+    for (let p = 0; p < results.length; p++) {
+      let r = results[p]!;
+      if (r === 0) r = this.tests[st.atoms[p]!]!(s) ? 2 : 1;
+      if (r === 2) out.push(st.atoms[p]!);
     }
-    return e;
+    e.trueAtoms = Int32Array.from(out);
+    e.results = null;
   }
 
   private key(e: Expr, mappings: Mappings): string {
@@ -313,9 +361,10 @@ export class AtomTable {
     this.preds.push(compiled ?? atomPredicate(e, mappings));
     const el = compiled ? null : elementTest(e, mappings);
     this.tests.push(el ? el.test : null);
-    const eq = el ? this.equalityOf(e) : null;
+    const eq = el ? equalityOf(e) : null;
     this.equality.push(eq);
     this.cost.push(eq ? 1 : costOf(e));
+    this.keyScore.push(el ? keyScore(e, el.field.name, eq) : Infinity);
     if (!el) {
       this.fieldOfList.push(-1);
       this.positionList.push(-1);
@@ -363,46 +412,42 @@ export class AtomTable {
     }
     return id;
   }
+}
 
-  /**
-   * The equality form of a field atom, when a set lookup of a text value decides it (compile.ts:
-   * `==` on text is `===`, `in` and `:`/`like` without wildcards look the text, folded for `~`
-   * and `:`, up in a set).
-   */
-  private equalityOf(e: Expr): Equality | null {
-    const text = (x: Expr): x is Expr & { kind: "Literal"; value: string } => x.kind === "Literal" && typeof x.value === "string";
-    let target: Expr;
-    let values: string[];
-    let ci: boolean;
-    switch (e.kind) {
-      case "Compare": {
-        if (e.op !== "==") return null;
-        if (e.left.kind === "Field" && text(e.right)) [target, values] = [e.left, [e.right.value]];
-        else if (e.right.kind === "Field" && text(e.left)) [target, values] = [e.right, [e.left.value]];
-        else return null;
-        ci = false;
-        break;
-      }
-      case "In":
-        if (e.negated || e.values.length === 0 || !e.values.every(text)) return null;
-        target = e.target;
-        ci = e.caseInsensitive;
-        values = e.values.map((v) => (v as { value: string }).value);
-        break;
-      case "Match":
-        if (e.op === "regex" || e.patterns.length === 0) return null;
-        if (!e.patterns.every((p) => typeof p.value === "string" && !hasWildcards(p.value))) return null;
-        target = e.target;
-        ci = e.caseInsensitive;
-        values = e.patterns.map((p) => p.value as string);
-        break;
-      default:
-        return null;
+/**
+ * The equality form of a field atom, when a set lookup of a text value decides it (compile.ts:
+ * `==` on text is `===`, `in` and `:`/`like` without wildcards look the text, folded for `~`
+ * and `:`, up in a set).
+ */
+function equalityOf(e: Expr): Equality | null {
+  const text = (x: Expr): x is Expr & { kind: "Literal"; value: string } => x.kind === "Literal" && typeof x.value === "string";
+  let values: string[];
+  let ci: boolean;
+  switch (e.kind) {
+    case "Compare": {
+      if (e.op !== "==") return null;
+      if (e.left.kind === "Field" && text(e.right)) values = [e.right.value];
+      else if (e.right.kind === "Field" && text(e.left)) values = [e.left.value];
+      else return null;
+      ci = false;
+      break;
     }
-    if (target.kind !== "Field") return null;
-    const vals = [...new Set(ci ? values.map(lower) : values)];
-    return { field: this.field(target.path), values: vals, ci, indexable: vals.every((v) => !NUMERIC.test(v)), name: target.name };
+    case "In":
+      if (e.negated || e.values.length === 0 || !e.values.every(text)) return null;
+      ci = e.caseInsensitive;
+      values = e.values.map((v) => (v as { value: string }).value);
+      break;
+    case "Match":
+      if (e.op === "regex" || e.patterns.length === 0) return null;
+      if (!e.patterns.every((p) => typeof p.value === "string" && !hasWildcards(p.value))) return null;
+      ci = e.caseInsensitive;
+      values = e.patterns.map((p) => p.value as string);
+      break;
+    default:
+      return null;
   }
+  const vals = [...new Set(ci ? values.map(lower) : values)];
+  return { values: vals, ci, indexable: vals.every((v) => !NUMERIC.test(v)) };
 }
 
 /** Numeric-looking text, which also equals a number (values.ts `toNumber`). */
@@ -435,7 +480,19 @@ function costOf(e: Expr): number {
   }
 }
 
-/** Score of an equality for choosing what to index a stage by: lower is more selective. */
-export function selectivityScore(eq: Equality): number {
-  return (LOW_SELECTIVITY.has(eq.name) ? 1_000_000 : 0) + eq.values.length;
+/**
+ * How selective a field atom is as an index key, without data: fields shared by most events of a
+ * category score high, so do patterns that match nearly anything (`*`, `?*`) and comparisons;
+ * otherwise the fewer the values or patterns, the better. Equalities are preferred a little:
+ * they are found even for values seen once.
+ */
+function keyScore(e: Expr, field: string, eq: Equality | null): number {
+  const low = LOW_SELECTIVITY.has(field) ? 1_000_000 : 0;
+  if (eq) return low + eq.values.length;
+  if (e.kind === "Match") {
+    const loose = e.patterns.some((p) => typeof p.value === "string" && /^[*?]*$/.test(p.value));
+    return low + (loose ? 1_000_000 : 0) + e.patterns.length + 4;
+  }
+  if (e.kind === "In") return low + e.values.length + 4;
+  return low + 1_000; // a comparison (`pid == 4`, `port > 1024`): many values hold
 }

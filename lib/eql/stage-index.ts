@@ -90,8 +90,14 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
     if (!b) g.buckets.set(stage.category, (b = newBucket()));
     return b;
   };
-  /** Stages anchored on each equality atom. */
+  /** Stages anchored on each atom. */
   const anchored: Slot<T>[][] = [];
+  /**
+   * Per field, the stages anchored on one of its atoms that a hash lookup may not find (anything
+   * but an indexable equality): visited whenever the field's value is not fully known (see
+   * `AtomTable.forEachHit`).
+   */
+  const lazyAnchored: Slot<T>[][] = [];
   let indexed = 0;
   let always = 0;
   const anchorFieldSet = new Set<number>();
@@ -114,10 +120,14 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
     }
     indexed++;
     for (const id of anchor) {
-      const f = atoms.equality[id]!.field;
+      const f = atoms.fieldOfAtom(id);
       anchorFieldSet.add(f);
       if (!b.anchorFields.includes(f)) b.anchorFields.push(f);
       (anchored[id] ??= []).push(slot);
+      if (!atoms.isIndexable(id)) {
+        const lazy = (lazyAnchored[f] ??= []);
+        if (!lazy.includes(slot)) lazy.push(slot);
+      }
     }
   });
   atoms.seal();
@@ -199,7 +209,10 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
       for (const f of b.anchorFields) {
         if (fieldMarks[f] === stamp) continue;
         fieldMarks[f] = stamp;
-        atoms.forEachEqualityHit(f, onHit);
+        if (atoms.forEachHit(f, onHit)) {
+          const lazy = lazyAnchored[f];
+          if (lazy !== undefined) for (let i = 0; i < lazy.length; i++) if (bucketMarks[lazy[i]!.bucket] === stamp) visit(lazy[i]!);
+        }
       }
     }
     return out;

@@ -1,5 +1,5 @@
 import type { Compare, Expr } from "./ast.js";
-import { selectivityScore, type AtomTable } from "./atoms.js";
+import type { AtomTable } from "./atoms.js";
 import type { Mappings } from "./mapping.js";
 
 /**
@@ -113,19 +113,19 @@ export function runProgram(code: Int32Array, pc: number, atoms: AtomTable): bool
   }
 }
 
-/** A disjunction of equality atoms: holds when one of them holds. */
+/** A disjunction of field atoms: holds when one of them holds. */
 export type Clause = readonly number[];
 
 /**
- * Necessary conditions of a program as clauses of equality atoms (a conjunction of
- * disjunctions): for the condition to hold, every clause must have a true atom. `not` is pushed
- * inwards (`not (a or b)` requires what `not a` and `not b` require); an `or` requires, of each
- * operand, its most selective clause, joined.
+ * Necessary conditions of a program as clauses of field atoms (a conjunction of disjunctions):
+ * for the condition to hold, every clause must have a true atom. `not` is pushed inwards
+ * (`not (a or b)` requires what `not a` and `not b` require); an `or` requires, of each operand,
+ * its most selective clause, joined.
  */
 export function necessaryClauses(n: ProgramNode, table: AtomTable, positive = true): Clause[] {
   switch (n.k) {
     case "atom":
-      return positive && table.equality[n.id] ? [[n.id]] : [];
+      return positive && table.fieldOfAtom(n.id) >= 0 ? [[n.id]] : [];
     case "not":
       return necessaryClauses(n.operand, table, !positive);
     default: {
@@ -140,17 +140,10 @@ export function necessaryClauses(n: ProgramNode, table: AtomTable, positive = tr
   }
 }
 
-/**
- * Score of a clause as an index key (lower is more selective); clauses with a literal that the
- * index cannot look up (numeric text) score Infinity.
- */
+/** Score of a clause as an index key (lower is more selective): the sum of its atoms'. */
 export function clauseScore(c: Clause, table: AtomTable): number {
   let s = 0;
-  for (const id of c) {
-    const eq = table.equality[id]!;
-    if (!eq.indexable) return Infinity;
-    s += selectivityScore(eq);
-  }
+  for (const id of c) s += table.keyScore[id]!;
   return s;
 }
 
