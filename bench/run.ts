@@ -32,7 +32,7 @@ import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseToml } from "smol-toml";
 import {
-  buildStageIndex, compile, DEFAULT_CATEGORY_FIELD, type CompiledQuery, type CompiledStage, type Event, type IndexedStage, type Predicate, type StageIndex,
+  buildStageIndex, compile, type CompiledQuery, type CompiledStage, type Event, type IndexedStage, type Predicate, type StageIndex,
 } from "../lib/eql/index.js";
 import { bundleTargetsMet, formatBundleReport, measureBundles } from "./bundle.js";
 import { measureDetect, REPLAY_TARGET } from "./detect.js";
@@ -51,6 +51,8 @@ const ALL_RULES_BUDGET_MS = 75_000;
 const MIN_ALL_EVENTS = 10_000;
 const COMPILE_ROUNDS = 7;
 const WARMUP_EVENTS = 20_000;
+/** Events on which the index's matches are checked against every predicate before measuring. */
+const CROSS_CHECK_EVENTS = 2_000;
 
 // ---- memory -------------------------------------------------------------------------------------
 
@@ -90,34 +92,42 @@ function parseAndSeed(lines: readonly string[], from: number, to: number, preds:
 }
 
 /**
- * All rules as the detector runs them: the stage index lists the stages an event can match (by
- * category and by a required value of each stage), those predicates decide; stages compiled with
- * another category field (`event_category_override`) are always tested. Match counts are the same
- * as testing every predicate (test/eql-stage-index.test.ts checks the index against brute force).
+ * All rules through the stage index (lib/eql/stage-index.ts): `matches(event)` returns exactly the
+ * stages whose predicate holds (category and condition), every stage of every rule included
+ * (`until` stages and `event_category_override` ones too). It finds them through an index of
+ * necessary values and evaluates each candidate's condition on tests shared by all rules; match
+ * counts are the same as calling every predicate (test/eql-stage-index-exact.test.ts checks it
+ * against brute force, and `checkAgainstPredicates` below on part of this stream).
  */
 interface AllStages {
   readonly index: StageIndex<number>;
-  /** [predicate, position in allPreds] of the stages outside the index. */
-  readonly others: readonly (readonly [Predicate, number])[];
 }
 
 function parseAndAll(lines: readonly string[], from: number, to: number, all: AllStages, counts: Uint32Array): number {
   let objects = 0;
-  const others = all.others;
+  const index = all.index;
   for (let i = from; i < to; i++) {
     const e: unknown = JSON.parse(lines[i]!);
     if (e !== null && typeof e === "object") {
       objects++;
-      const candidates = all.index.candidates(e as Event);
-      for (let k = 0; k < candidates.length; k++) {
-        const c = candidates[k]!;
-        if (c.stage.condition(e as Event)) counts[c.value]!++; // the index has checked the category
-      }
-      for (let k = 0; k < others.length; k++) if (others[k]![0](e as Event)) counts[others[k]![1]]!++;
+      const matched = index.matches(e as Event);
+      for (let k = 0; k < matched.length; k++) counts[matched[k]!.value]!++;
     }
     if ((i & 0x3fff) === 0) sampleMemory();
   }
   return objects;
+}
+
+/** The index's answers against every predicate, on the first `n` events: a mismatch is a bug. */
+function checkAgainstPredicates(lines: readonly string[], n: number, all: AllStages, preds: readonly Predicate[]): string | null {
+  for (let i = 0; i < Math.min(n, lines.length); i++) {
+    const e = JSON.parse(lines[i]!) as Event;
+    const got = all.index.matches(e).map((m) => m.value).sort((a, b) => a - b);
+    const expected: number[] = [];
+    for (let j = 0; j < preds.length; j++) if (preds[j]!(e)) expected.push(j);
+    if (got.join() !== expected.join()) return `event ${i}: index ${got.join(",")} vs predicates ${expected.join(",")}`;
+  }
+  return null;
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -267,18 +277,23 @@ async function main(): Promise<number> {
   const owner: number[] = []; // allPreds index -> compiled index
   let seedOffset = -1;
   const indexEntries: IndexedStage<number>[] = [];
-  const others: [Predicate, number][] = [];
   compiled.forEach((c, i) => {
     if (c.rule.rule_id === SEED_RULE_ID) seedOffset = allPreds.length;
     for (const s of stagePredicates(c.query)) {
-      if (c.query.categoryField === DEFAULT_CATEGORY_FIELD) indexEntries.push({ stage: s.stage, value: allPreds.length });
-      else others.push([s.pred, allPreds.length]);
+      indexEntries.push({ stage: s.stage, value: allPreds.length });
       allPreds.push(s.pred);
       owner.push(i);
     }
   });
-  const allStages: AllStages = { index: buildStageIndex(indexEntries), others };
-  console.log(`stage index: ${allStages.index.stats.indexed} of ${allPreds.length} stages indexed by a required value, ${others.length} tested on every event (event_category_override)`);
+  const [indexMs, index] = time(() => buildStageIndex(indexEntries));
+  const allStages: AllStages = { index };
+  const st = index.stats;
+  console.log(
+    `stage index: built in ${fmt(indexMs)} ms; ${st.atoms} distinct tests; ${st.indexed} of ${allPreds.length} stages anchored on a necessary value ` +
+      `(over ${st.fields} fields), ${st.always} tested on every event of their category`,
+  );
+  const mismatch = checkAgainstPredicates(lines, CROSS_CHECK_EVENTS, allStages, allPreds);
+  if (mismatch) throw new Error(`stage index disagrees with the predicates: ${mismatch}`);
   console.log(`stages: seed rule ${seedPreds.length}, all rules ${allPreds.length} (${compiled.length} rules)`);
 
   // ---- warm-up, and the size of the all-rules sample ----
