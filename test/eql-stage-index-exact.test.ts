@@ -213,12 +213,16 @@ describe("stage index matches(): random conditions on random events", () => {
 
   it("honours mappings (null_value, version) like the predicates", () => {
     const mappings: Mappings = new Map([["a", { nullValue: "foo" }], ["b", { type: "version" }]]);
-    const queries = ['any where a == "foo"', 'any where a : "FOO"', 'any where b < "1.10.0"', 'any where b == "1.2.0" or a in ("bar", "foo")', 'any where a != "foo"'];
+    const queries = [
+      'any where a == "foo"', 'any where a : "FOO"', 'any where b < "1.10.0"', 'any where b == "1.2.0" or a in ("bar", "foo")', 'any where a != "foo"',
+      "any where a == null", "any where a != null and b != null",
+    ];
     const entries = queries.flatMap((q, i) => stagesOf(`m${i}`, q, { mappings }));
     const index = buildStageIndex(entries);
     const events: Event[] = [{ a: null }, { a: "foo" }, {}, { a: [null, "bar"] }, { b: "1.9.0" }, { b: "1.10.1" }, { b: "1.2.0", a: "x" }];
     for (const e of [...events, ...events]) checkEvent(index, entries, e);
     expect(index.matches({ a: null }).map((x) => x.value).sort()).toEqual(["m0 #0", "m1 #0", "m3 #0"]);
+    expect(index.matches({}).map((x) => x.value).sort()).toEqual(["m4 #0", "m5 #0"]);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Expr } from "./ast.js";
+import type { Expr, FieldRef } from "./ast.js";
 import { atomPredicate, elementTest, orChainPredicate, type ElementTest, type Predicate } from "./compile.js";
 import { lower } from "./lower.js";
 import type { Mappings } from "./mapping.js";
@@ -42,14 +42,17 @@ export interface Equality {
   readonly indexable: boolean;
 }
 
-/** A field's cached knowledge of one text value. */
-interface ValueEntry {
-  /** Until complete: per atom of the field (by position), 0 unknown, 1 false, 2 true. */
-  results: Uint8Array | null;
-  /** The equality atoms the value satisfies. */
+/** A field's cached knowledge of one value. */
+export interface ValueEntry {
+  /**
+   * For text, the equality atoms it satisfies (all others are false); for a number or a boolean,
+   * the equalities whose literal is its text (a superset of the indexable ones that hold).
+   */
   readonly hits: readonly number[];
   /** Once complete: every atom of the field that holds for the value. */
   trueAtoms: Int32Array | null;
+  /** Left to the stage index: the stages anchored on `trueAtoms`, once it has listed them. */
+  anchored: Int32Array | null;
 }
 
 interface FieldState {
@@ -59,10 +62,15 @@ interface FieldState {
   /** Equality literal (lower-cased for ci) -> positions of the equality atoms it satisfies. */
   readonly cs: Map<string, number[]>;
   readonly ci: Map<string, number[]>;
-  /** Fresh results for a new value: 1 (false) for equality atoms, 0 (unknown) for the others. */
-  template: Uint8Array;
+  /**
+   * Positions of the atoms the stage index is anchored on that a hash lookup may miss (anything
+   * but an indexable equality): decided for every value the index reads, even a fresh one.
+   */
+  readonly anchorPositions: number[];
   readonly cache: Map<string, ValueEntry>;
 }
+
+const NO_HITS: readonly number[] = [];
 
 /** Values this long are not cached (command lines with unique ids would only evict others). */
 const CACHE_MAX_CHARS = 512;
@@ -84,6 +92,8 @@ export class AtomTable {
   /** Estimated relative cost of each atom, for ordering tests cheapest first. */
   readonly cost: number[] = [];
   private readonly fieldOfList: number[] = [];
+  /** Per atom: the field of a presence test (`f != null`), else -1. */
+  private readonly presenceList: number[] = [];
   private readonly positionList: number[] = [];
   private readonly fieldIds = new Map<string, number>();
   private readonly fields: FieldState[] = [];
@@ -94,10 +104,11 @@ export class AtomTable {
   // Per-event state, sized by `seal()`: an entry is valid when its stamp equals `gen`.
   private event: Event | null = null;
   private gen = 0;
-  private memoGen = new Int32Array(0);
-  private memoVal = new Uint8Array(0);
+  /** Per atom: `gen` when it holds for the current event, `-gen` when it does not, else stale. */
+  private memo = new Int32Array(0);
   /** Stamped when a complete value entry of the current event says the atom holds. */
   private trueGen = new Int32Array(0);
+  /** Per atom: its field for field atoms, -2 - field for presence tests, -1 for the others. */
   private fieldOf = new Int32Array(0);
   private position = new Int32Array(0);
   private fieldGen = new Int32Array(0);
@@ -148,10 +159,9 @@ export class AtomTable {
   /** Allocates the per-event state once every atom is interned. */
   seal(): void {
     const n = this.preds.length;
-    this.memoGen = new Int32Array(n);
-    this.memoVal = new Uint8Array(n);
+    this.memo = new Int32Array(n);
     this.trueGen = new Int32Array(n);
-    this.fieldOf = Int32Array.from(this.fieldOfList);
+    this.fieldOf = Int32Array.from(this.fieldOfList, (f, id) => (this.presenceList[id]! >= 0 ? -2 - this.presenceList[id]! : f));
     this.position = Int32Array.from(this.positionList);
     this.fieldGen = new Int32Array(this.fields.length);
     this.fieldValue = this.fields.map(() => null);
@@ -160,22 +170,15 @@ export class AtomTable {
     this.fieldSegment = Int32Array.from(this.fieldSegmentList);
     this.segmentGen = new Int32Array(this.segmentIds.size);
     this.scannedGen = 0;
-    for (const f of this.fields) {
-      const t = new Uint8Array(f.atoms.length);
-      f.atoms.forEach((id, i) => {
-        if (this.equality[id]) t[i] = 1;
-      });
-      f.template = t;
-    }
     this.gen = 0;
   }
 
   /** Starts evaluating a new event: every memo entry of the previous one becomes stale. */
   begin(event: Event): void {
     this.event = event;
-    if (this.gen === 0x7fffffff) {
+    if (this.gen === 0x3fffffff) {
       this.gen = 0;
-      this.memoGen.fill(0);
+      this.memo.fill(0);
       this.trueGen.fill(0);
       this.fieldGen.fill(0);
       this.segmentGen.fill(0);
@@ -187,58 +190,84 @@ export class AtomTable {
   /** Whether atom `id` holds for the current event. */
   truth(id: number): boolean {
     const gen = this.gen;
-    if (this.memoGen[id] === gen) return this.memoVal[id] === 1;
+    const m = this.memo[id]!;
+    if (m === gen) return true;
+    if (m === -gen) return false;
     const f = this.fieldOf[id]!;
     let r: boolean;
-    if (f < 0) r = this.preds[id]!(this.event!);
-    else {
+    if (f >= 0) {
       if (this.fieldGen[f] !== gen) this.resolve(f);
       r = this.trueGen[id] === gen || (this.fieldLazy[f] === 1 && this.lazyFieldAtom(f, id));
+    } else if (f === -1) r = this.preds[id]!(this.event!);
+    else {
+      const p = -f - 2; // a presence test of field p
+      if (this.fieldGen[p] !== gen) this.resolve(p);
+      r = this.fieldValue[p] !== null;
     }
-    this.memoGen[id] = gen;
-    this.memoVal[id] = r ? 1 : 0;
+    this.memo[id] = r ? gen : -gen;
     return r;
   }
 
   /**
-   * Calls `hit` with atoms of field `f` that may hold for the current event, and returns whether
-   * the list is only partial. For a scalar with a complete entry, `hit` gets every atom that holds
-   * (exactly); otherwise, for text, the equalities it satisfies, and for a number or a boolean,
-   * the equalities whose literal is its text (every `indexable` equality that holds among them).
-   * When the result is true, atoms other than indexable equalities may hold without `hit` having
-   * seen them.
+   * Declares an atom as an index key: `forEachHit` must report it whenever it holds. Call before
+   * `seal()`.
    */
-  forEachHit(f: number, hit: (atom: number) => void): boolean {
+  markAnchor(id: number): void {
+    const f = this.fieldOfList[id]!;
+    if (f < 0) throw new Error(`atom ${id} reads no single field`);
+    if (this.isIndexable(id)) return; // found by the hash lookup of every value
+    const positions = this.fields[f]!.anchorPositions;
+    const pos = this.positionList[id]!;
+    if (!positions.includes(pos)) positions.push(pos);
+  }
+
+  /**
+   * Calls `hit` with atoms of field `f` that may hold for the current event, every anchor (see
+   * `markAnchor`) that holds among them. For a scalar with a complete entry, `hitComplete` gets the
+   * entry (its `trueAtoms` are every atom that holds); otherwise, for text, the equalities it satisfies, for a number or a boolean, the
+   * equalities whose literal is its text (every indexable equality that holds among them), and
+   * then the other anchors of the field, tested on the value.
+   */
+  forEachHit(f: number, hit: (atom: number) => void, hitComplete: (e: ValueEntry) => void): void {
     if (this.fieldGen[f] !== this.gen) this.resolve(f);
     const v = this.fieldValue[f]!;
-    if (v === null) return false;
+    if (v === null) return;
     const entries = this.fieldEntries[f]!;
     const n = typeof v === "object" ? v.length : 1;
     for (let i = 0; i < n; i++) {
       const e = entries[i]!;
-      const list = e.trueAtoms ?? e.hits;
-      for (let k = 0; k < list.length; k++) hit(list[k]!);
+      if (e.trueAtoms !== null) {
+        hitComplete(e);
+        continue;
+      }
+      const hits = e.hits;
+      for (let k = 0; k < hits.length; k++) hit(hits[k]!);
+      const st = this.fields[f]!;
+      const positions = st.anchorPositions;
+      if (positions.length === 0) continue;
+      const s = typeof v === "object" ? v[i]! : v;
+      for (let k = 0; k < positions.length; k++) {
+        const id = st.atoms[positions[k]!]!;
+        const m = this.memo[id]!;
+        if (m === this.gen || (m !== -this.gen && this.tests[id]!(s))) hit(id);
+      }
     }
-    return this.fieldLazy[f] === 1;
   }
 
-  /** A field atom on the scalars without a complete entry (the others have stamped `trueGen`). */
+  /**
+   * A field atom on the scalars without a complete entry (complete entries and the equalities
+   * text satisfies have stamped `trueGen`; an equality that text does not satisfy is false).
+   */
   private lazyFieldAtom(f: number, id: number): boolean {
     const v = this.fieldValue[f]!;
     const entries = this.fieldEntries[f]!;
-    const pos = this.position[id]!;
+    const equality = this.equality[id] !== null;
     const n = typeof v === "object" ? v!.length : 1;
     for (let i = 0; i < n; i++) {
-      const e = entries[i]!;
-      if (e.trueAtoms !== null) continue;
+      if (entries[i]!.trueAtoms !== null) continue;
       const s = typeof v === "object" ? v![i]! : (v as Scalar);
-      const results = e.results!;
-      let r = results[pos]!;
-      if (r === 0) {
-        r = this.tests[id]!(s) ? 2 : 1;
-        results[pos] = r;
-      }
-      if (r === 2) return true;
+      if (equality && typeof s === "string") continue;
+      if (this.tests[id]!(s)) return true;
     }
     return false;
   }
@@ -259,7 +288,7 @@ export class AtomTable {
     const st = this.fields[f]!;
     const v = st.get(this.event!);
     this.fieldValue[f] = v;
-    if (v === null) return;
+    if (v === null || st.atoms.length === 0) return; // (a field read only for presence)
     const entries = this.fieldEntries[f]!;
     const n = typeof v === "object" ? v.length : 1;
     let lazy = 0;
@@ -267,8 +296,12 @@ export class AtomTable {
       const e = this.entry(st, typeof v === "object" ? v[i]! : v);
       entries[i] = e;
       const t = e.trueAtoms;
-      if (t === null) lazy = 1;
-      else for (let k = 0; k < t.length; k++) this.trueGen[t[k]!] = gen;
+      if (t !== null) for (let k = 0; k < t.length; k++) this.trueGen[t[k]!] = gen;
+      else {
+        lazy = 1;
+        // Text satisfies exactly these equalities (for other scalars they are only candidates).
+        if (typeof (typeof v === "object" ? v[i] : v) === "string") for (let k = 0; k < e.hits.length; k++) this.trueGen[e.hits[k]!] = gen;
+      }
     }
     this.fieldLazy[f] = lazy;
   }
@@ -314,38 +347,31 @@ export class AtomTable {
   }
 
   /**
-   * A new entry. For text, the equalities it satisfies are known (a hash lookup of the value and
-   * of its lower-cased form) and the other equalities are false; for a number or a boolean,
-   * `hits` lists the equalities whose literal is its text, a superset of the indexable ones that
-   * hold, and every atom is left to its test.
+   * A new entry: the equalities the value satisfies, by a hash lookup of its text and of its
+   * lower-cased text. For text that is exact; for a number or a boolean it is the list of
+   * equalities whose literal is its text, a superset of the indexable ones that hold.
    */
   private fresh(st: FieldState, s: Scalar): ValueEntry {
-    const text = typeof s === "string";
-    const results = text ? st.template.slice() : new Uint8Array(st.atoms.length);
-    const hits: number[] = [];
-    const str = text ? s : String(s);
-    const mark = (positions: readonly number[] | undefined) => {
-      if (positions) for (const p of positions) {
-        if (results[p] !== 2) hits.push(st.atoms[p]!);
-        if (text) results[p] = 2;
-      }
-    };
-    mark(st.cs.get(str));
-    if (st.ci.size > 0) mark(st.ci.get(lower(str)));
-    return { results, hits, trueAtoms: null };
+    const str = typeof s === "string" ? s : String(s);
+    const cs = st.cs.get(str);
+    const ci = st.ci.size > 0 ? st.ci.get(lower(str)) : undefined;
+    if (cs === undefined && ci === undefined) return { hits: NO_HITS, trueAtoms: null, anchored: null };
+    const hits = new Set<number>();
+    if (cs) for (const p of cs) hits.add(st.atoms[p]!);
+    if (ci) for (const p of ci) hits.add(st.atoms[p]!);
+    return { hits: [...hits], trueAtoms: null, anchored: null };
   }
 
   /** Decides every atom of the field for the value, keeping those that hold. */
   private complete(st: FieldState, s: Scalar, e: ValueEntry): void {
-    const results = e.results!;
+    const text = typeof s === "string";
     const out: number[] = [];
-    for (let p = 0; p < results.length; p++) {
-      let r = results[p]!;
-      if (r === 0) r = this.tests[st.atoms[p]!]!(s) ? 2 : 1;
-      if (r === 2) out.push(st.atoms[p]!);
+    for (const id of st.atoms) {
+      // For text, the equalities were decided by the lookup; everything else is tested.
+      const holds = text && this.equality[id] !== null ? e.hits.includes(id) : this.tests[id]!(s);
+      if (holds) out.push(id);
     }
     e.trueAtoms = Int32Array.from(out);
-    e.results = null;
   }
 
   private key(e: Expr, mappings: Mappings): string {
@@ -365,6 +391,8 @@ export class AtomTable {
     this.equality.push(eq);
     this.cost.push(eq ? 1 : costOf(e));
     this.keyScore.push(el ? keyScore(e, el.field.name, eq) : Infinity);
+    const present = el ? null : presenceOf(e, mappings);
+    this.presenceList.push(present ? this.field(present.path) : -1);
     if (!el) {
       this.fieldOfList.push(-1);
       this.positionList.push(-1);
@@ -400,7 +428,7 @@ export class AtomTable {
     if (id === undefined) {
       id = this.fields.length;
       this.fieldIds.set(key, id);
-      this.fields.push({ get: unmemoisedFieldGetter(path), atoms: [], cs: new Map(), ci: new Map(), template: new Uint8Array(0), cache: new Map() });
+      this.fields.push({ get: unmemoisedFieldGetter(path), atoms: [], cs: new Map(), ci: new Map(), anchorPositions: [], cache: new Map() });
       // The first segment, unless it holds a dot itself (a backquoted name): see `scanTop`.
       const first = path[0]!;
       let seg = -1;
@@ -448,6 +476,17 @@ function equalityOf(e: Expr): Equality | null {
   }
   const vals = [...new Set(ci ? values.map(lower) : values)];
   return { values: vals, ci, indexable: vals.every((v) => !NUMERIC.test(v)) };
+}
+
+/**
+ * The field of a presence test `f != null` (compile.ts: the value is not null). Not with a
+ * mapping: a `null_value` makes an explicit null present.
+ */
+function presenceOf(e: Expr, mappings: Mappings): FieldRef | null {
+  if (e.kind !== "Compare" || e.op !== "!=") return null;
+  const isNull = (x: Expr) => x.kind === "Literal" && x.value === null;
+  const other = isNull(e.right) ? e.left : isNull(e.left) ? e.right : null;
+  return other !== null && other.kind === "Field" && !mappings.has(other.name) ? other : null;
 }
 
 /** Numeric-looking text, which also equals a number (values.ts `toNumber`). */

@@ -506,8 +506,9 @@ export type ElementTest = (s: Scalar) => boolean;
 
 /**
  * A test that reads one field and is true exactly when the field is present and one of its
- * scalars passes `test`: `:`/`like`/`regex`, `in` with literal values and no null, and a
- * comparison of the field with a non-null literal (`!=` aside, which holds on a missing value).
+ * scalars passes `test`: `:`/`like`/`regex`, `in` with literal values and no null, a comparison
+ * of the field with a non-null literal (`!=` aside, which holds on a missing value), and
+ * `cidrMatch(field, blocks...)`.
  * The predicate compiled for such an expression is `any(field value, test)`; a caller that knows
  * the value (and caches results by value) can use the test directly. Fields with a mapping are
  * left out: `null_value` turns an explicit null into a value, and `version` compares otherwise.
@@ -521,6 +522,15 @@ export function elementTest(e: Expr, mappings: Mappings): { readonly field: Fiel
       if (e.negated || !unmapped(e.target)) return null;
       const t = inElementTest(e);
       return t && !t.hasNull ? { field: e.target, test: t.one } : null;
+    }
+    case "Call": {
+      // cidrMatch(field, "10.0.0.0/8", ...) tests each scalar of the field (see callValue).
+      if (lookupFunction(e.name)?.name !== "cidrMatch" || e.args.length < 2 || !unmapped(e.args[0]!)) return null;
+      const blocks = e.args.slice(1);
+      if (!blocks.every((a) => a.kind === "Literal" && typeof a.value === "string")) return null;
+      const m = cidrMatcher(blocks.map((a) => (a as { value: string }).value));
+      if (typeof m !== "function") return null;
+      return { field: e.args[0], test: (s) => m(scalarToString(s)) };
     }
     case "Compare": {
       if (e.op === "!=") return null;

@@ -1,4 +1,4 @@
-import { AtomTable } from "./atoms.js";
+import { AtomTable, type ValueEntry } from "./atoms.js";
 import type { CompiledStage } from "./compile.js";
 import { bestClause, clauseScore, emitProgram, necessaryClauses, programTree, runProgram } from "./stage-program.js";
 import { fieldGetter, type Event, type FieldGetter } from "./values.js";
@@ -9,17 +9,20 @@ import { fieldGetter, type Event, type FieldGetter } from "./values.js";
  *
  * Each stage's condition is compiled into a program over atoms (stage-program.ts, atoms.ts):
  * distinct tests shared by all stages and evaluated at most once per event. From the program come
- * its necessary clauses: disjunctions of equalities that must hold for the stage to match, such
- * as `process.name : ("a.exe", "b.exe")`, `event.action == "start"`, or the two-field
- * `process.name : "x.exe" or process.pe.original_file_name == "x.exe"`. Stages are indexed by
- * category and by their most selective clause (the anchor): per event, the index reads the
- * event's category and the anchor fields, and the equalities their values satisfy lead to the
- * stages anchored on them.
+ * its necessary clauses: disjunctions of field tests that must hold for the stage to match, such
+ * as `process.name : ("a.exe", "b.exe")`, `event.action == "start"`, `file.path : "*\\temp\\*"`
+ * or the two-field `process.name : "x.exe" or process.pe.original_file_name == "x.exe"`. Stages
+ * are indexed by category and by their most selective clause (the anchor): per event, the index
+ * reads the event's category and the anchor fields, and the tests their values pass lead to the
+ * stages anchored on them (see `AtomTable.forEachHit`).
  *
  * - `candidates(event)`: the stages reached through an anchor whose other clauses hold as well: a
  *   superset of the stages the event matches, each of which the caller tests with its `condition`.
  * - `matches(event)`: exactly the stages the event matches (category and condition), with each
  *   candidate's program evaluated on the shared atoms.
+ *
+ * The per-stage data are typed arrays (stage -> bucket, program offset; atom -> anchored stages),
+ * so that visiting a stage touches a few integers rather than a graph of objects.
  */
 
 export interface IndexedStage<T> {
@@ -27,30 +30,18 @@ export interface IndexedStage<T> {
   readonly value: T;
 }
 
-/** An entry with its position, for de-duplication by stamp instead of a Set per event. */
-interface Slot<T> {
-  readonly entry: IndexedStage<T>;
-  readonly n: number;
-  /** The category bucket the stage is in. */
-  readonly bucket: number;
-  /** Offset of the stage's program in the shared code. */
-  readonly pc: number;
-  /** Offset of the stage's clauses besides the anchor in `checks`: [count, (length, atom ids...)*]. */
-  readonly checks: number;
-}
-
-interface CategoryBucket<T> {
+interface CategoryBucket {
   readonly id: number;
-  /** Fields of the equalities the bucket's stages are anchored on. */
+  /** Fields of the atoms the bucket's stages are anchored on. */
   readonly anchorFields: number[];
   /** Stages with no usable clause: always candidates in this category. */
-  readonly always: Slot<T>[];
+  readonly always: number[];
 }
 
 /** The buckets of the stages whose category is read from one field. */
-interface CategoryGroup<T> {
+interface CategoryGroup {
   readonly get: FieldGetter;
-  readonly buckets: Map<string, CategoryBucket<T>>;
+  readonly buckets: Map<string, CategoryBucket>;
 }
 
 export interface StageIndex<T> {
@@ -65,6 +56,8 @@ export interface StageIndex<T> {
   readonly stats: { readonly stages: number; readonly indexed: number; readonly always: number; readonly fields: number; readonly atoms: number };
 }
 
+const NONE = new Int32Array(0);
+
 /**
  * Builds the index. Each stage's category is read from the stage's own `categoryField` (a rule's
  * `event_category_override` included); the second argument is accepted for compatibility and not
@@ -74,15 +67,15 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
   const atoms = new AtomTable();
   const code: number[] = [];
   const checkCode: number[] = [];
-  const groups = new Map<string, CategoryGroup<T>>();
-  const buckets: CategoryBucket<T>[] = [];
-  const newBucket = (): CategoryBucket<T> => {
-    const b: CategoryBucket<T> = { id: buckets.length, anchorFields: [], always: [] };
+  const groups = new Map<string, CategoryGroup>();
+  const buckets: CategoryBucket[] = [];
+  const newBucket = (): CategoryBucket => {
+    const b: CategoryBucket = { id: buckets.length, anchorFields: [], always: [] };
     buckets.push(b);
     return b;
   };
   const anyBucket = newBucket();
-  const bucketOf = (stage: CompiledStage): CategoryBucket<T> => {
+  const bucketOf = (stage: CompiledStage): CategoryBucket => {
     if (stage.category === null) return anyBucket;
     let g = groups.get(stage.categoryField);
     if (!g) groups.set(stage.categoryField, (g = { get: fieldGetter(stage.categoryField.split(".")), buckets: new Map() }));
@@ -90,31 +83,30 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
     if (!b) g.buckets.set(stage.category, (b = newBucket()));
     return b;
   };
+  const n = entries.length;
+  const slotBucket = new Int32Array(n);
+  const slotPc = new Int32Array(n);
+  /** Offset of each stage's clauses besides the anchor in `checks`: [count, (length, atom ids...)*]. */
+  const slotChecks = new Int32Array(n);
   /** Stages anchored on each atom. */
-  const anchored: Slot<T>[][] = [];
-  /**
-   * Per field, the stages anchored on one of its atoms that a hash lookup may not find (anything
-   * but an indexable equality): visited whenever the field's value is not fully known (see
-   * `AtomTable.forEachHit`).
-   */
-  const lazyAnchored: Slot<T>[][] = [];
+  const anchoredLists: number[][] = [];
   let indexed = 0;
   let always = 0;
   const anchorFieldSet = new Set<number>();
-  entries.forEach((entry, n) => {
+  entries.forEach((entry, s) => {
     const tree = programTree(entry.stage.filter.condition, entry.stage.mappings, atoms);
-    const pc = emitProgram(tree, code);
+    slotPc[s] = emitProgram(tree, code);
     const clauses = necessaryClauses(tree, atoms);
     const best = bestClause(clauses, atoms);
     const anchor = best !== null && clauseScore(best, atoms) < Infinity ? best : null;
-    const checks = checkCode.length;
+    slotChecks[s] = checkCode.length;
     const rest = clauses.filter((c) => c !== anchor);
     checkCode.push(rest.length);
     for (const c of rest) checkCode.push(c.length, ...c);
     const b = bucketOf(entry.stage);
-    const slot: Slot<T> = { entry, n, bucket: b.id, pc, checks };
+    slotBucket[s] = b.id;
     if (!anchor) {
-      b.always.push(slot);
+      b.always.push(s);
       always++;
       return;
     }
@@ -123,28 +115,27 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
       const f = atoms.fieldOfAtom(id);
       anchorFieldSet.add(f);
       if (!b.anchorFields.includes(f)) b.anchorFields.push(f);
-      (anchored[id] ??= []).push(slot);
-      if (!atoms.isIndexable(id)) {
-        const lazy = (lazyAnchored[f] ??= []);
-        if (!lazy.includes(slot)) lazy.push(slot);
-      }
+      (anchoredLists[id] ??= []).push(s);
+      atoms.markAnchor(id);
     }
   });
   atoms.seal();
+  const anchored: Int32Array[] = [];
+  for (let id = 0; id < atoms.size; id++) anchored.push(anchoredLists[id] ? Int32Array.from(anchoredLists[id]!) : NONE);
   const program = Int32Array.from(code);
   const checkArr = Int32Array.from(checkCode);
   const groupList = [...groups.values()];
 
   // Per call, stamps mark the visited stages, the event's buckets and the anchor fields read.
-  const marks = new Uint32Array(entries.length);
+  const marks = new Uint32Array(n);
   const bucketMarks = new Uint32Array(buckets.length);
   const fieldMarks = new Uint32Array(anchorFieldSet.size === 0 ? 0 : Math.max(...anchorFieldSet) + 1);
   let stamp = 0;
   let out: IndexedStage<T>[] = [];
   let exact = false;
-  const active: CategoryBucket<T>[] = [];
+  const active: CategoryBucket[] = [];
 
-  /** The stage's clauses besides the anchor all hold (each has a true equality). */
+  /** The stage's clauses besides the anchor all hold (each has a true atom). */
   const checksHold = (at: number): boolean => {
     const count = checkArr[at]!;
     let p = at + 1;
@@ -162,20 +153,26 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
     }
     return true;
   };
-  const visit = (s: Slot<T>) => {
-    if (marks[s.n] === stamp) return;
-    marks[s.n] = stamp;
-    if (exact ? runProgram(program, s.pc, atoms) : checksHold(s.checks)) out.push(s.entry);
+  const visit = (s: number) => {
+    if (marks[s] === stamp || bucketMarks[slotBucket[s]!] !== stamp) return;
+    marks[s] = stamp;
+    if (exact ? runProgram(program, slotPc[s]!, atoms) : checksHold(slotChecks[s]!)) out.push(entries[s]!);
   };
-  const onHit = (atom: number) => {
-    const list = anchored[atom];
-    if (list === undefined) return;
-    for (let i = 0; i < list.length; i++) {
-      const s = list[i]!;
-      if (bucketMarks[s.bucket] === stamp) visit(s);
+  const visitAll = (list: Int32Array | readonly number[]) => {
+    for (let i = 0; i < list.length; i++) visit(list[i]!);
+  };
+  const onHit = (atom: number) => visitAll(anchored[atom]!);
+  // A complete value entry leads to the same stages every time: listed once, kept in the entry.
+  const onComplete = (e: ValueEntry) => {
+    let list = e.anchored;
+    if (list === null) {
+      const set = new Set<number>();
+      for (const id of e.trueAtoms!) for (const s of anchored[id]!) set.add(s);
+      list = e.anchored = Int32Array.from(set);
     }
+    visitAll(list);
   };
-  const activate = (b: CategoryBucket<T>) => {
+  const activate = (b: CategoryBucket) => {
     if (bucketMarks[b.id] === stamp) return;
     bucketMarks[b.id] = stamp;
     active.push(b);
@@ -204,15 +201,12 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
         }
       }
     }
-    for (const b of active) for (const s of b.always) visit(s);
+    for (const b of active) visitAll(b.always);
     for (const b of active) {
       for (const f of b.anchorFields) {
         if (fieldMarks[f] === stamp) continue;
         fieldMarks[f] = stamp;
-        if (atoms.forEachHit(f, onHit)) {
-          const lazy = lazyAnchored[f];
-          if (lazy !== undefined) for (let i = 0; i < lazy.length; i++) if (bucketMarks[lazy[i]!.bucket] === stamp) visit(lazy[i]!);
-        }
+        atoms.forEachHit(f, onHit, onComplete);
       }
     }
     return out;
@@ -221,6 +215,6 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
   return {
     candidates: (event) => run(event, false),
     matches: (event) => run(event, true),
-    stats: { stages: entries.length, indexed, always, fields: anchorFieldSet.size, atoms: atoms.size },
+    stats: { stages: n, indexed, always, fields: anchorFieldSet.size, atoms: atoms.size },
   };
 }

@@ -53,8 +53,12 @@ export function programTree(e: Expr, mappings: Mappings, table: AtomTable, depth
     case "Not":
       return not(programTree(e.operand, mappings, table, depth + 1));
     case "Compare":
-      // `x != v` is `not (x == v)` (compile.ts compiles it so), unless it tests presence (`!= null`).
-      if (e.op === "!=" && !isNull(e.left) && !isNull(e.right)) return not(atom({ ...e, op: "==" } satisfies Compare));
+      if (isNull(e.left) || isNull(e.right)) {
+        // A presence test: `x == null` is `not (x != null)` (compile.ts: `=== null` and `!== null`).
+        return e.op === "==" ? not(atom({ ...e, op: "!=" } satisfies Compare)) : atom(e);
+      }
+      // `x != v` is `not (x == v)` (compile.ts compiles it so).
+      if (e.op === "!=") return not(atom({ ...e, op: "==" } satisfies Compare));
       return atom(e);
     case "In":
       return e.negated ? not(atom({ ...e, negated: false })) : atom(e);
