@@ -3,7 +3,8 @@ import { atomPredicate, elementTest, orChainPredicate, type ElementTest, type Pr
 import { lower } from "./lower.js";
 import type { Mappings } from "./mapping.js";
 import { LOW_SELECTIVITY } from "./requirements.js";
-import { unmemoisedFieldGetter, type Event, type FieldGetter, type Scalar, type Value } from "./values.js";
+import { FieldScan } from "./field-scan.js";
+import type { Event, Scalar, Value } from "./values.js";
 import { hasWildcards } from "./wildcard.js";
 
 /**
@@ -56,17 +57,11 @@ export interface ValueEntry {
 }
 
 interface FieldState {
-  readonly get: FieldGetter;
   /** Atom ids on this field, by position. */
   readonly atoms: number[];
   /** Equality literal (lower-cased for ci) -> positions of the equality atoms it satisfies. */
   readonly cs: Map<string, number[]>;
   readonly ci: Map<string, number[]>;
-  /**
-   * Positions of the atoms the stage index is anchored on that a hash lookup may miss (anything
-   * but an indexable equality): decided for every value the index reads, even a fresh one.
-   */
-  readonly anchorPositions: number[];
   readonly cache: Map<string, ValueEntry>;
 }
 
@@ -97,9 +92,9 @@ export class AtomTable {
   private readonly positionList: number[] = [];
   private readonly fieldIds = new Map<string, number>();
   private readonly fields: FieldState[] = [];
-  /** First path segments of the fields, and each field's (-1: not checked). */
-  private readonly segmentIds = new Map<string, number>();
-  private readonly fieldSegmentList: number[] = [];
+  /** Paths of the fields, for the one-pass reader. */
+  private readonly fieldPaths: (readonly string[])[] = [];
+  private scan: FieldScan | null = null;
 
   // Per-event state, sized by `seal()`: an entry is valid when its stamp equals `gen`.
   private event: Event | null = null;
@@ -117,10 +112,9 @@ export class AtomTable {
   private fieldEntries: ValueEntry[][] = [];
   /** 1 when a scalar of the field's value has no complete entry: its atoms are decided on demand. */
   private fieldLazy = new Uint8Array(0);
-  private fieldSegment = new Int32Array(0);
-  /** Stamped with `gen` when the current event has a top-level key starting with the segment. */
-  private segmentGen = new Int32Array(0);
-  private scannedGen = 0;
+  /** Lower-cased scalars of a field, filled on demand for the event stamped in `foldedGen`. */
+  private foldedValues: (string | undefined)[][] = [];
+  private foldedGen = new Int32Array(0);
 
   /** The atom of an expression (any expression, including `and`/`or` subtrees kept opaque). */
   intern(e: Expr, mappings: Mappings): number {
@@ -167,9 +161,9 @@ export class AtomTable {
     this.fieldValue = this.fields.map(() => null);
     this.fieldEntries = this.fields.map(() => []);
     this.fieldLazy = new Uint8Array(this.fields.length);
-    this.fieldSegment = Int32Array.from(this.fieldSegmentList);
-    this.segmentGen = new Int32Array(this.segmentIds.size);
-    this.scannedGen = 0;
+    this.foldedValues = this.fields.map(() => []);
+    this.foldedGen = new Int32Array(this.fields.length);
+    this.scan = new FieldScan(this.fieldPaths);
     this.gen = 0;
   }
 
@@ -181,10 +175,10 @@ export class AtomTable {
       this.memo.fill(0);
       this.trueGen.fill(0);
       this.fieldGen.fill(0);
-      this.segmentGen.fill(0);
-      this.scannedGen = 0;
+      this.foldedGen.fill(0);
     }
     this.gen++;
+    this.scan!.begin(event);
   }
 
   /** Whether atom `id` holds for the current event. */
@@ -209,31 +203,19 @@ export class AtomTable {
   }
 
   /**
-   * Declares an atom as an index key: `forEachHit` must report it whenever it holds. Call before
-   * `seal()`.
+   * Reports what the current event's value of field `f` leads to, for the stage index. A scalar
+   * with a complete entry goes to `hitComplete` (its `trueAtoms` are every atom of the field that
+   * holds). Otherwise `hit` gets, for text, the equalities it satisfies, and for a number or a
+   * boolean, the equalities whose literal is its text (every indexable equality that holds among
+   * them); and `incomplete(f)` is called once, since any other atom of the field may hold.
    */
-  markAnchor(id: number): void {
-    const f = this.fieldOfList[id]!;
-    if (f < 0) throw new Error(`atom ${id} reads no single field`);
-    if (this.isIndexable(id)) return; // found by the hash lookup of every value
-    const positions = this.fields[f]!.anchorPositions;
-    const pos = this.positionList[id]!;
-    if (!positions.includes(pos)) positions.push(pos);
-  }
-
-  /**
-   * Calls `hit` with atoms of field `f` that may hold for the current event, every anchor (see
-   * `markAnchor`) that holds among them. For a scalar with a complete entry, `hitComplete` gets the
-   * entry (its `trueAtoms` are every atom that holds); otherwise, for text, the equalities it satisfies, for a number or a boolean, the
-   * equalities whose literal is its text (every indexable equality that holds among them), and
-   * then the other anchors of the field, tested on the value.
-   */
-  forEachHit(f: number, hit: (atom: number) => void, hitComplete: (e: ValueEntry) => void): void {
+  forEachHit(f: number, hit: (atom: number) => void, hitComplete: (e: ValueEntry) => void, incomplete: (f: number) => void): void {
     if (this.fieldGen[f] !== this.gen) this.resolve(f);
     const v = this.fieldValue[f]!;
     if (v === null) return;
     const entries = this.fieldEntries[f]!;
     const n = typeof v === "object" ? v.length : 1;
+    let partial = false;
     for (let i = 0; i < n; i++) {
       const e = entries[i]!;
       if (e.trueAtoms !== null) {
@@ -242,16 +224,9 @@ export class AtomTable {
       }
       const hits = e.hits;
       for (let k = 0; k < hits.length; k++) hit(hits[k]!);
-      const st = this.fields[f]!;
-      const positions = st.anchorPositions;
-      if (positions.length === 0) continue;
-      const s = typeof v === "object" ? v[i]! : v;
-      for (let k = 0; k < positions.length; k++) {
-        const id = st.atoms[positions[k]!]!;
-        const m = this.memo[id]!;
-        if (m === this.gen || (m !== -this.gen && this.tests[id]!(s))) hit(id);
-      }
+      partial = true;
     }
+    if (partial) incomplete(f);
   }
 
   /**
@@ -267,9 +242,21 @@ export class AtomTable {
       if (entries[i]!.trueAtoms !== null) continue;
       const s = typeof v === "object" ? v![i]! : (v as Scalar);
       if (equality && typeof s === "string") continue;
-      if (this.tests[id]!(s)) return true;
+      if (this.tests[id]!(s, this.folded(f, i, s))) return true;
     }
     return false;
+  }
+
+  /** The lower-cased text of scalar `i` of field `f`, once per event (for case-insensitive tests). */
+  private folded(f: number, i: number, s: Scalar): string {
+    let list = this.foldedValues[f]!;
+    if (this.foldedGen[f] !== this.gen) {
+      this.foldedGen[f] = this.gen;
+      list.length = 0;
+    }
+    let x = list[i];
+    if (x === undefined) list[i] = x = lower(typeof s === "string" ? s : String(s));
+    return x;
   }
 
   /** Reads field `f` of the current event and finds (or makes) the cache entry of each text scalar. */
@@ -277,16 +264,8 @@ export class AtomTable {
     const gen = this.gen;
     this.fieldGen[f] = gen;
     this.fieldLazy[f] = 0;
-    const seg = this.fieldSegment[f]!;
-    if (seg >= 0) {
-      if (this.scannedGen !== gen) this.scanTop();
-      if (this.segmentGen[seg] !== gen) {
-        this.fieldValue[f] = null;
-        return;
-      }
-    }
     const st = this.fields[f]!;
-    const v = st.get(this.event!);
+    const v = this.scan!.value(f);
     this.fieldValue[f] = v;
     if (v === null || st.atoms.length === 0) return; // (a field read only for presence)
     const entries = this.fieldEntries[f]!;
@@ -304,29 +283,6 @@ export class AtomTable {
       }
     }
     this.fieldLazy[f] = lazy;
-  }
-
-  /**
-   * Notes the first segments of the current event's top-level keys. A field `a.b.c` can only be
-   * found under a top-level key `a`, `a.b` or `a.b.c`: without a key equal to `a` or starting with
-   * `a.`, it is missing, and its getter need not run. Most fields a rule set reads belong to other
-   * data sources (`kubernetes.*`, `azure.*`, `winlog.*` on an endpoint event), so most fields are
-   * settled here with one pass over a dozen keys.
-   */
-  private scanTop(): void {
-    const gen = this.gen;
-    this.scannedGen = gen;
-    const e = this.event!;
-    if (Array.isArray(e)) {
-      this.segmentGen.fill(gen); // an array event is resolved element by element: no shortcut
-      return;
-    }
-    const ids = this.segmentIds;
-    for (const k in e) {
-      const dot = k.indexOf(".");
-      const id = ids.get(dot < 0 ? k : k.substring(0, dot));
-      if (id !== undefined) this.segmentGen[id] = gen;
-    }
   }
 
   /** The entry of a scalar: cached values are completed when seen a second time. */
@@ -366,9 +322,10 @@ export class AtomTable {
   private complete(st: FieldState, s: Scalar, e: ValueEntry): void {
     const text = typeof s === "string";
     const out: number[] = [];
+    const folded = lower(text ? s : String(s));
     for (const id of st.atoms) {
       // For text, the equalities were decided by the lookup; everything else is tested.
-      const holds = text && this.equality[id] !== null ? e.hits.includes(id) : this.tests[id]!(s);
+      const holds = text && this.equality[id] !== null ? e.hits.includes(id) : this.tests[id]!(s, folded);
       if (holds) out.push(id);
     }
     e.trueAtoms = Int32Array.from(out);
@@ -428,15 +385,8 @@ export class AtomTable {
     if (id === undefined) {
       id = this.fields.length;
       this.fieldIds.set(key, id);
-      this.fields.push({ get: unmemoisedFieldGetter(path), atoms: [], cs: new Map(), ci: new Map(), anchorPositions: [], cache: new Map() });
-      // The first segment, unless it holds a dot itself (a backquoted name): see `scanTop`.
-      const first = path[0]!;
-      let seg = -1;
-      if (!first.includes(".")) {
-        seg = this.segmentIds.get(first) ?? this.segmentIds.size;
-        this.segmentIds.set(first, seg);
-      }
-      this.fieldSegmentList.push(seg);
+      this.fields.push({ atoms: [], cs: new Map(), ci: new Map(), cache: new Map() });
+      this.fieldPaths.push(path);
     }
     return id;
   }

@@ -432,9 +432,9 @@ function inElementTest(e: In): { one: ElementTest; hasNull: boolean } | null {
   const scalars = vals.filter((v): v is Scalar => v !== null);
   const strings = new Set(scalars.filter((v) => typeof v === "string").map((v) => (ci ? lower(v as string) : v as string)));
   const others = scalars.filter((v) => typeof v !== "string");
-  const one = (s: Scalar): boolean => {
+  const one = (s: Scalar, folded?: string): boolean => {
     if (typeof s === "string") {
-      if (strings.has(ci ? lower(s) : s)) return true;
+      if (strings.has(ci ? (folded ?? lower(s)) : s)) return true;
       for (const o of others) if (scalarEquals(s, o)) return true;
       return false;
     }
@@ -477,23 +477,23 @@ function matchElementTest(e: Match, cached: boolean): ElementTest {
     }
   }
   const regex = e.op === "regex";
-  const test = (str: string): boolean => {
+  const test = (str: string, lowered: string | undefined): boolean => {
     // regex~ folds case inside the regex engine; `:` and `like~` fold here.
-    const folded = ci && !regex ? lower(str) : str;
+    const folded = ci && !regex ? (lowered ?? lower(str)) : str;
     if (exact.has(folded)) return true;
-    for (const m of matchers) if (m(folded)) return true;
+    for (let i = 0; i < matchers.length; i++) if (matchers[i]!(folded)) return true;
     return false;
   };
   // Pattern lists cost one matcher call per pattern and value, and field values repeat a lot
   // (process names, paths, arguments): results for short values are remembered, per predicate.
   const cache = cached && matchers.length > 1 ? new Map<string, boolean>() : null;
-  return (s: Scalar): boolean => {
-    for (const n of nonStrings) if (scalarEquals(s, n)) return true;
+  return (s: Scalar, folded?: string): boolean => {
+    for (let i = 0; i < nonStrings.length; i++) if (scalarEquals(s, nonStrings[i]!)) return true;
     const str = typeof s === "string" ? s : scalarToString(s);
-    if (cache === null || str.length > MATCH_CACHE_MAX_CHARS) return test(str);
+    if (cache === null || str.length > MATCH_CACHE_MAX_CHARS) return test(str, folded);
     let r = cache.get(str);
     if (r === undefined) {
-      r = test(str);
+      r = test(str, folded);
       if (cache.size >= MATCH_CACHE_ENTRIES) cache.clear();
       cache.set(str, r);
     }
@@ -501,8 +501,12 @@ function matchElementTest(e: Match, cached: boolean): ElementTest {
   };
 }
 
-/** A test of one scalar of a field's value; a multi-valued field matches when one scalar does. */
-export type ElementTest = (s: Scalar) => boolean;
+/**
+ * A test of one scalar of a field's value; a multi-valued field matches when one scalar does.
+ * `folded`, when given, must be `lower(scalarToString(s))`: a caller testing many atoms on one
+ * value lower-cases it once for all of them.
+ */
+export type ElementTest = (s: Scalar, folded?: string) => boolean;
 
 /**
  * A test that reads one field and is true exactly when the field is present and one of its

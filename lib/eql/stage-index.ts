@@ -90,6 +90,14 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
   const slotChecks = new Int32Array(n);
   /** Stages anchored on each atom. */
   const anchoredLists: number[][] = [];
+  /**
+   * Per field, the stages anchored on one of its atoms that a hash lookup may not find (anything
+   * but an indexable equality): visited when the field's value is seen for the first time (its
+   * entry is not complete). Their programs test cheap atoms first (`host.os.type`,
+   * `event.action`), so this costs less than testing those atoms (mostly wildcards) on the value:
+   * measured, 12-24% less with all rules, where first-seen values are mostly file paths.
+   */
+  const lazyLists: number[][] = [];
   let indexed = 0;
   let always = 0;
   const anchorFieldSet = new Set<number>();
@@ -116,7 +124,10 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
       anchorFieldSet.add(f);
       if (!b.anchorFields.includes(f)) b.anchorFields.push(f);
       (anchoredLists[id] ??= []).push(s);
-      atoms.markAnchor(id);
+      if (!atoms.isIndexable(id)) {
+        const lazy = (lazyLists[f] ??= []);
+        if (!lazy.includes(s)) lazy.push(s);
+      }
     }
   });
   atoms.seal();
@@ -162,6 +173,9 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
     for (let i = 0; i < list.length; i++) visit(list[i]!);
   };
   const onHit = (atom: number) => visitAll(anchored[atom]!);
+  const lazy: Int32Array[] = [];
+  for (const f of anchorFieldSet) lazy[f] = lazyLists[f] ? Int32Array.from(lazyLists[f]!) : NONE;
+  const onIncomplete = (f: number) => visitAll(lazy[f]!);
   // A complete value entry leads to the same stages every time: listed once, kept in the entry.
   const onComplete = (e: ValueEntry) => {
     let list = e.anchored;
@@ -206,7 +220,7 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
       for (const f of b.anchorFields) {
         if (fieldMarks[f] === stamp) continue;
         fieldMarks[f] = stamp;
-        atoms.forEachHit(f, onHit, onComplete);
+        atoms.forEachHit(f, onHit, onComplete, onIncomplete);
       }
     }
     return out;
