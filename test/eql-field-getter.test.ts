@@ -1,12 +1,14 @@
 /**
  * The generated field getters (lib/eql/nested-getter.ts) take a fast path for plain nested
- * objects: checked against a reference resolver written from the semantics (every spelling of the
+ * objects, and the stage index reads many fields in one walk of the event (lib/eql/field-scan.ts):
+ * both checked against a reference resolver written from the semantics (every spelling of the
  * path, nested or dotted, through arrays, flattening nested arrays, `null_value` for explicit
  * nulls) on random JSON events, including paths longer than the generated ones.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { fieldGetter, type Event, type Scalar, type Value } from "../lib/eql/index.js";
+import { FieldScan } from "../lib/eql/field-scan.js";
 import { unmemoisedFieldGetter } from "../lib/eql/values.js";
 
 function reference(event: unknown, path: readonly string[], nullValue?: Scalar): Value {
@@ -87,6 +89,38 @@ describe("generated field getters", () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it("one walk of the event (FieldScan) reads every field like its getter", () => {
+    const paths = fc.uniqueArray(path, { minLength: 1, maxLength: 12, selector: (p) => p.join("\u0000") });
+    const withBackquoted = paths.map((ps) => [...ps, ["a.b"], ["a.b", "c"], ["b", "c.a"]]);
+    fc.assert(
+      fc.property(fc.array(event, { minLength: 1, maxLength: 4 }), withBackquoted, (events, ps) => {
+        const scan = new FieldScan(ps);
+        for (const e of [...events, ...events]) {
+          scan.begin(e);
+          ps.forEach((p, f) => expect(scan.value(f), JSON.stringify(p)).toEqual(reference(e, p)));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("one walk of the event: two spellings, arrays on the way, inherited properties", () => {
+    const paths = [["a", "b"], ["a", "b", "c"], ["x", "y"], ["k"]];
+    const scan = new FieldScan(paths);
+    const check = (e: Event) => {
+      scan.begin(e);
+      paths.forEach((p, f) => expect(scan.value(f), `${JSON.stringify(e)} ${p.join(".")}`).toEqual(reference(e, p)));
+    };
+    check(JSON.parse('{"a": {"b": "x"}, "a.b": "y"}') as Event);
+    check(JSON.parse('{"a": {"b.c": 1, "b": {"c": 2}}}') as Event);
+    check(JSON.parse('{"a": [{"b": "x"}, {"b": ["y", "z"]}], "x.y": [1, [2]]}') as Event);
+    check(JSON.parse('{"a": {"b": {"c": null}}, "k": []}') as Event);
+    const inherited = Object.create({ a: { b: "inherited" }, k: "inherited" }) as Record<string, unknown>;
+    inherited.x = { y: "own" };
+    check(inherited as Event);
+    check([{ a: { b: "in an array event" } }] as unknown as Event);
   });
 
   it("reads only own properties, whatever the path", () => {
