@@ -121,6 +121,14 @@ describe("generated field getters", () => {
     inherited.x = { y: "own" };
     check(inherited as Event);
     check([{ a: { b: "in an array event" } }] as unknown as Event);
+    // An enumerable property on Object.prototype (prototype pollution) is listed by for-in on
+    // every object: it must still not be read.
+    Object.defineProperty(Object.prototype, "x", { value: { y: "polluted" }, enumerable: true, configurable: true, writable: true });
+    try {
+      check(JSON.parse('{"a": {"b": 1}}') as Event);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).x;
+    }
   });
 
   it("reads only own properties, whatever the path", () => {

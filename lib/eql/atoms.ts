@@ -1,5 +1,5 @@
 import type { Expr, FieldRef } from "./ast.js";
-import { atomPredicate, elementTest, orChainPredicate, type ElementTest, type Predicate } from "./compile.js";
+import { atomPredicate, elementTest, type ElementTest, type Predicate } from "./compile.js";
 import { lower } from "./lower.js";
 import type { Mappings } from "./mapping.js";
 import { LOW_SELECTIVITY } from "./requirements.js";
@@ -74,8 +74,6 @@ const CACHE_ENTRIES = 4096;
 
 export class AtomTable {
   private readonly ids = new Map<string, number>();
-  /** `or` chains that compile.ts does not index (so they are split into atoms). */
-  private readonly notChains = new Set<string>();
   private readonly mappingIds = new Map<Mappings, number>();
   /** Per atom: the predicate (any atom) and, for field atoms, the element test. */
   private readonly preds: Predicate[] = [];
@@ -116,24 +114,42 @@ export class AtomTable {
   private foldedValues: (string | undefined)[][] = [];
   private foldedGen = new Int32Array(0);
 
-  /** The atom of an expression (any expression, including `and`/`or` subtrees kept opaque). */
+  /** The atom of an expression (any expression; `and`/`or` subtrees only beyond the nesting limit). */
   intern(e: Expr, mappings: Mappings): number {
-    return this.internWith(e, mappings, null);
-  }
-
-  /**
-   * The atom of a long `or` chain that compile.ts indexes by one field (a lookup selects the
-   * disjuncts to test), or null when the chain is not indexable: then it is better split.
-   */
-  orChain(e: Expr, mappings: Mappings): number | null {
     const key = this.key(e, mappings);
-    const known = this.ids.get(key);
-    if (known !== undefined) return known;
-    if (this.notChains.has(key)) return null;
-    const p = orChainPredicate(e, mappings);
-    if (p) return this.internWith(e, mappings, p);
-    this.notChains.add(key);
-    return null;
+    let id = this.ids.get(key);
+    if (id !== undefined) return id;
+    id = this.preds.length;
+    this.ids.set(key, id);
+    this.preds.push(atomPredicate(e, mappings));
+    const el = elementTest(e, mappings);
+    this.tests.push(el ? el.test : null);
+    const eq = el ? equalityOf(e) : null;
+    this.equality.push(eq);
+    this.cost.push(eq ? 1 : costOf(e));
+    this.keyScore.push(el ? keyScore(e, el.field.name, eq) : Infinity);
+    const present = el ? null : presenceOf(e, mappings);
+    this.presenceList.push(present ? this.field(present.path) : -1);
+    if (!el) {
+      this.fieldOfList.push(-1);
+      this.positionList.push(-1);
+      return id;
+    }
+    const f = this.field(el.field.path);
+    const st = this.fields[f]!;
+    this.fieldOfList.push(f);
+    this.positionList.push(st.atoms.length);
+    if (eq) {
+      const pos = st.atoms.length;
+      const maps = eq.ci ? st.ci : st.cs;
+      for (const v of eq.values) {
+        const list = maps.get(v);
+        if (list) list.push(pos);
+        else maps.set(v, [pos]);
+      }
+    }
+    st.atoms.push(id);
+    return id;
   }
 
   get size(): number {
@@ -333,43 +349,6 @@ export class AtomTable {
 
   private key(e: Expr, mappings: Mappings): string {
     return canonical(e) + "\u0000" + this.mappingId(mappings);
-  }
-
-  private internWith(e: Expr, mappings: Mappings, compiled: Predicate | null): number {
-    const key = this.key(e, mappings);
-    let id = this.ids.get(key);
-    if (id !== undefined) return id;
-    id = this.preds.length;
-    this.ids.set(key, id);
-    this.preds.push(compiled ?? atomPredicate(e, mappings));
-    const el = compiled ? null : elementTest(e, mappings);
-    this.tests.push(el ? el.test : null);
-    const eq = el ? equalityOf(e) : null;
-    this.equality.push(eq);
-    this.cost.push(eq ? 1 : costOf(e));
-    this.keyScore.push(el ? keyScore(e, el.field.name, eq) : Infinity);
-    const present = el ? null : presenceOf(e, mappings);
-    this.presenceList.push(present ? this.field(present.path) : -1);
-    if (!el) {
-      this.fieldOfList.push(-1);
-      this.positionList.push(-1);
-      return id;
-    }
-    const f = this.field(el.field.path);
-    const st = this.fields[f]!;
-    this.fieldOfList.push(f);
-    this.positionList.push(st.atoms.length);
-    if (eq) {
-      const pos = st.atoms.length;
-      const maps = eq.ci ? st.ci : st.cs;
-      for (const v of eq.values) {
-        const list = maps.get(v);
-        if (list) list.push(pos);
-        else maps.set(v, [pos]);
-      }
-    }
-    st.atoms.push(id);
-    return id;
   }
 
   private mappingId(m: Mappings): number {

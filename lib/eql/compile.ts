@@ -185,14 +185,6 @@ export function atomPredicate(e: Expr, mappings: Mappings): Predicate {
   return leafPredicate(e, { mappings });
 }
 
-/**
- * The indexed form of a long `or` chain (see `orIndex`), or null when `predicate` would compile
- * the chain as plain `||`.
- */
-export function orChainPredicate(e: Expr, mappings: Mappings): Predicate | null {
-  return e.kind === "Logical" && e.op === "or" ? orIndex(e, { mappings }) : null;
-}
-
 /** Generated skeletons by source: many conditions share a shape, and generating code is costly. */
 const skeletons = new Map<string, (leaves: Predicate[]) => Predicate>();
 

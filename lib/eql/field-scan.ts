@@ -44,6 +44,8 @@ export class FieldScan {
   /** How many times the walk reached the field; 2 means unsure (several places). */
   private readonly found: Uint8Array;
   private readonly raw: unknown[];
+  /** Object.prototype has no enumerable property (checked per event). */
+  private plainOk = true;
   /** Set for the whole event when it is not a plain object. */
   private allUnsure = false;
 
@@ -105,6 +107,7 @@ export class FieldScan {
 
   private scan(): void {
     this.scanned = this.gen;
+    this.plainOk = !enumerableIn(Object.prototype);
     const e = this.event!;
     this.allUnsure = e === null || typeof e !== "object" || Array.isArray(e);
     if (!this.allUnsure) this.walk(e, this.root);
@@ -112,9 +115,12 @@ export class FieldScan {
 
   private walk(obj: object, t: TrieNode): void {
     const children = t.children;
+    // for-in lists inherited enumerable keys too: skipped unless the object is a plain one and
+    // Object.prototype has none (the usual case, checked once per event).
+    const own = this.plainOk && Object.getPrototypeOf(obj) === Object.prototype;
     for (const k in obj) {
       const child = children.get(k);
-      if (child === undefined || !Object.hasOwn(obj, k)) continue;
+      if (child === undefined || (!own && !Object.hasOwn(obj, k))) continue;
       const v = (obj as Record<string, unknown>)[k];
       if (v === undefined) continue; // as the getters: an undefined property is missing
       const ends = child.ends;
@@ -143,6 +149,11 @@ export class FieldScan {
       this.found[f] = 2;
     }
   }
+}
+
+function enumerableIn(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
 }
 
 function node(): TrieNode {
