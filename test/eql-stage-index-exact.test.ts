@@ -167,6 +167,8 @@ describe("stage index matches(): random conditions on random events", () => {
     fc.tuple(fc.constantFrom(...fields)).map(([f]) => `?${f} == "foo"`),
     fc.tuple(fc.constantFrom(...fields)).map(([f]) => `${f} regex~ "fo+"`),
     fc.tuple(fc.constantFrom(...fields)).map(([f]) => `startsWith~(${f}, "fo")`),
+    fc.tuple(fc.constantFrom(...fields), fc.constantFrom("startsWith", "endsWith", "stringContains", "endsWith~"), lit).map(([f, fn, v]) => `${fn}(${f}, ${v})`),
+    fc.tuple(fc.constantFrom(...fields)).map(([f]) => `cidrMatch(${f}, "10.0.0.0/8", "::1")`),
     fc.tuple(fc.constantFrom(...fields)).map(([f]) => `length(${f}) > 2`),
   );
   const { cond } = fc.letrec<{ cond: string }>((tie) => ({
@@ -180,7 +182,7 @@ describe("stage index matches(): random conditions on random events", () => {
   }));
   const stage = fc.tuple(fc.constantFrom("any", "process", "file"), cond).map(([cat, c]) => `${cat} where ${c}`);
   const value = fc.oneof(
-    fc.constantFrom(...texts, "fOO", "x.exe", "FOO.EXE"),
+    fc.constantFrom(...texts, "fOO", "x.exe", "FOO.EXE", "10.1.2.3", "::1", "192.168.0.1"),
     fc.constantFrom(5, 0, -1, 2.5, true, false, null),
     fc.uniqueArray(fc.constantFrom("foo", "bar", "5", "FOO", 5, true), { minLength: 0, maxLength: 3 }),
   );

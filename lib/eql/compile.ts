@@ -493,6 +493,9 @@ function matchElementTest(e: Match, cached: boolean): ElementTest {
   };
 }
 
+/** Functions whose predicate form is "one scalar of the first argument passes" (functions.ts `lift`). */
+const LIFTED_TESTS: ReadonlySet<string> = new Set(["startsWith", "endsWith", "stringContains"]);
+
 /**
  * A test of one scalar of a field's value; a multi-valued field matches when one scalar does.
  * `folded`, when given, must be `lower(scalarToString(s))`: a caller testing many atoms on one
@@ -504,8 +507,8 @@ export type ElementTest = (s: Scalar, folded?: string) => boolean;
  * A test that reads one field and is true exactly when the field is present and one of its
  * scalars passes `test`: `:`/`like`/`regex`, `in` with literal values and no null, a comparison
  * of the field with a non-null literal (`!=` aside, which holds on a missing value), and
- * `cidrMatch(field, blocks...)`.
- * The predicate compiled for such an expression is `any(field value, test)`; a caller that knows
+ * `cidrMatch(field, blocks...)`, and `startsWith`/`endsWith`/`stringContains` of a field and
+ * literals. The predicate compiled for such an expression is `any(field value, test)`; a caller that knows
  * the value (and caches results by value) can use the test directly. Fields with a mapping are
  * left out: `null_value` turns an explicit null into a value, and `version` compares otherwise.
  */
@@ -520,13 +523,22 @@ export function elementTest(e: Expr, mappings: Mappings): { readonly field: Fiel
       return t && !t.hasNull ? { field: e.target, test: t.one } : null;
     }
     case "Call": {
+      const spec = lookupFunction(e.name);
+      const field = e.args[0];
+      if (!spec || field === undefined || !unmapped(field) || !e.args.slice(1).every((a) => a.kind === "Literal")) return null;
+      const rest = e.args.slice(1).map((a) => (a as Literal).value);
       // cidrMatch(field, "10.0.0.0/8", ...) tests each scalar of the field (see callValue).
-      if (lookupFunction(e.name)?.name !== "cidrMatch" || e.args.length < 2 || !unmapped(e.args[0]!)) return null;
-      const blocks = e.args.slice(1);
-      if (!blocks.every((a) => a.kind === "Literal" && typeof a.value === "string")) return null;
-      const m = cidrMatcher(blocks.map((a) => (a as { value: string }).value));
-      if (typeof m !== "function") return null;
-      return { field: e.args[0], test: (s) => m(scalarToString(s)) };
+      if (spec.name === "cidrMatch") {
+        if (rest.length === 0 || !rest.every((b) => typeof b === "string")) return null;
+        const m = cidrMatcher(rest as string[]);
+        return typeof m === "function" ? { field, test: (s) => m(scalarToString(s)) } : null;
+      }
+      // The boolean string functions apply to each scalar of their first argument (functions.ts
+      // `lift`), and a condition holds when one result is true.
+      if (!LIFTED_TESTS.has(spec.name)) return null;
+      const apply = spec.apply;
+      const ci = e.caseInsensitive;
+      return { field, test: (s) => isTrue(apply([s, ...rest], ci)) };
     }
     case "Compare": {
       if (e.op === "!=") return null;
