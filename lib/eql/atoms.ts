@@ -152,6 +152,11 @@ export class AtomTable {
     return id;
   }
 
+  /** How many fields the atoms read. */
+  get fieldCount(): number {
+    return this.fields.length;
+  }
+
   get size(): number {
     return this.preds.length;
   }
@@ -164,6 +169,19 @@ export class AtomTable {
   /** Whether a hash lookup finds the atom for every scalar it holds for (see `Equality.indexable`). */
   isIndexable(id: number): boolean {
     return this.equality[id]?.indexable === true;
+  }
+
+  /**
+   * The fields of the current event that may be present (see `FieldScan.present`), or null when
+   * any may be.
+   */
+  presentFields(): { readonly fields: Int32Array; readonly count: number } | null {
+    return this.scan!.present();
+  }
+
+  /** Whether field `f` is read outside the one-pass walk (then `presentFields` never lists it). */
+  isDirectField(f: number): boolean {
+    return this.scan!.isDirect(f);
   }
 
   /** Allocates the per-event state once every atom is interned. */

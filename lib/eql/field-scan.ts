@@ -44,6 +44,9 @@ export class FieldScan {
   /** How many times the walk reached the field; 2 means unsure (several places). */
   private readonly found: Uint8Array;
   private readonly raw: unknown[];
+  /** The fields stamped this event, in the order found. */
+  private readonly foundList: Int32Array;
+  private foundCount = 0;
   /** Object.prototype has no enumerable property (checked per event). */
   private plainOk = true;
   /** Set for the whole event when it is not a plain object. */
@@ -55,6 +58,7 @@ export class FieldScan {
     this.foundGen = new Int32Array(this.n);
     this.found = new Uint8Array(this.n);
     this.raw = new Array<unknown>(this.n).fill(null);
+    this.foundList = new Int32Array(this.n);
     this.direct = Uint8Array.from(paths, (p) => (p.length === 0 || p.some((x) => x.includes(".") || UNSAFE_SEGMENTS.has(x)) ? 1 : 0));
     const nodes = new Map<string, TrieNode>([["", this.root]]);
     const at = (path: readonly string[], k: number): TrieNode => {
@@ -78,6 +82,21 @@ export class FieldScan {
       at(path, path.length).ends.push(f);
       at(path, path.length).below.push(f);
     });
+  }
+
+  /**
+   * The fields the walk may have found in the current event, or null when every field may be
+   * present (the event is not a plain object). Fields left to their getter are never listed.
+   * Any other field is missing. Valid until the next `begin`.
+   */
+  present(): { readonly fields: Int32Array; readonly count: number } | null {
+    if (this.scanned !== this.gen) this.scan();
+    return this.allUnsure ? null : { fields: this.foundList, count: this.foundCount };
+  }
+
+  /** Whether the field is read by its getter, outside the walk (see `direct`). */
+  isDirect(f: number): boolean {
+    return this.direct[f] === 1;
   }
 
   /** Starts a new event (call before `value`). */
@@ -107,6 +126,7 @@ export class FieldScan {
 
   private scan(): void {
     this.scanned = this.gen;
+    this.foundCount = 0;
     this.plainOk = !enumerableIn(Object.prototype);
     const e = this.event!;
     this.allUnsure = e === null || typeof e !== "object" || Array.isArray(e);
@@ -139,12 +159,14 @@ export class FieldScan {
     this.foundGen[f] = this.gen;
     this.found[f] = 1;
     this.raw[f] = v;
+    this.foundList[this.foundCount++] = f;
   }
 
   /** Fields the getter must decide (an array on the way). */
   private unsure(fields: readonly number[]): void {
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i]!;
+      if (this.foundGen[f] !== this.gen) this.foundList[this.foundCount++] = f;
       this.foundGen[f] = this.gen;
       this.found[f] = 2;
     }

@@ -136,6 +136,17 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
   const program = Int32Array.from(code);
   const checkArr = Int32Array.from(checkCode);
   const groupList = [...groups.values()];
+  /** 1 for the fields some stage is anchored on. */
+  const anchorOf = new Uint8Array(atoms.fieldCount);
+  for (const f of anchorFieldSet) anchorOf[f] = 1;
+  /** Per bucket, the anchor fields read outside the walk (backquoted dotted names and the like). */
+  const directAnchorFields = buckets.map((b) => b.anchorFields.filter((f) => atoms.isDirectField(f)));
+  /** Per bucket, 1 for the fields its stages are anchored on. */
+  const anchorIn = buckets.map((b) => {
+    const m = new Uint8Array(atoms.fieldCount);
+    for (const f of b.anchorFields) m[f] = 1;
+    return m;
+  });
 
   // Per call, stamps mark the visited stages, the event's buckets and the anchor fields read.
   const marks = new Uint32Array(n);
@@ -186,6 +197,12 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
     }
     visitAll(list);
   };
+  /** Visits the stages the field's value leads to (in any of the event's buckets). */
+  const anchorField = (f: number) => {
+    if (fieldMarks[f] === stamp) return;
+    fieldMarks[f] = stamp;
+    atoms.forEachHit(f, onHit, onComplete, onIncomplete);
+  };
   const activate = (b: CategoryBucket) => {
     if (bucketMarks[b.id] === stamp) return;
     bucketMarks[b.id] = stamp;
@@ -216,12 +233,24 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
       }
     }
     for (const b of active) visitAll(b.always);
-    for (const b of active) {
-      for (const f of b.anchorFields) {
-        if (fieldMarks[f] === stamp) continue;
-        fieldMarks[f] = stamp;
-        atoms.forEachHit(f, onHit, onComplete, onIncomplete);
+    // The anchor fields of the event's buckets: those the walk of the event found (a field it
+    // did not find is missing, and leads nowhere), and those read outside the walk.
+    const present = atoms.presentFields();
+    if (present === null) {
+      for (const b of active) for (const f of b.anchorFields) anchorField(f);
+    } else {
+      const fields = present.fields;
+      for (let i = 0; i < present.count; i++) {
+        const f = fields[i]!;
+        if (anchorOf[f] === 0) continue;
+        for (let k = 0; k < active.length; k++) {
+          if (anchorIn[active[k]!.id]![f] === 1) {
+            anchorField(f);
+            break;
+          }
+        }
       }
+      for (const b of active) for (const f of directAnchorFields[b.id]!) anchorField(f);
     }
     return out;
   };
