@@ -228,6 +228,27 @@ describe("stage index matches(): random conditions on random events", () => {
   });
 });
 
+describe("stage index: tests that differ only slightly are different atoms", () => {
+  it("keeps apart what changes a result: case folding, negation, optional fields, literal types, operators", () => {
+    const conditions = [
+      'a in ("foo", "5")', 'a in~ ("foo", "5")', 'a not in ("foo", "5")', 'a in ("foo", 5)',
+      'a : "foo"', 'a like "foo"', 'a like~ "foo"', 'a : "foo*"', 'a like "foo*"', 'a regex "foo.*"', 'a regex~ "foo.*"',
+      'a == "5"', "a == 5", "a == 5.0", 'a != "5"', "a < 5", "a <= 5", "?a == \"foo\"", "a == \"foo\"", "?a == ?b", "a == b",
+      'startsWith(a, "fo")', 'startsWith~(a, "fo")', 'endsWith(a, "oo")', 'stringContains(a, "o")', "a + 1 == 6", "a + 1.0 == 6",
+      '`a.b` == "x"', 'a.b == "x"', "a == null", "a != null", "?a == null",
+    ];
+    const entries = conditions.flatMap((c, i) => stagesOf(`${i}: ${c}`, `any where ${c}`));
+    const index = buildStageIndex(entries);
+    const values = ["foo", "FOO", "fooBAR", "5", "5.0", 5, 4, "x", null, ["FOO", "5"], true];
+    const events: Event[] = [{}];
+    for (const a of values) {
+      events.push({ a }, { a, b: a }, { a, b: "foo" });
+      events.push({ "a.b": a }, { a: { b: a } });
+    }
+    for (const e of [...events, ...events]) checkEvent(index, entries, e);
+  });
+});
+
 describe("stage index stats", () => {
   it("counts atoms shared between stages once", () => {
     const entries = [

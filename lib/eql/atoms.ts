@@ -66,6 +66,9 @@ interface FieldState {
 }
 
 const NO_HITS: readonly number[] = [];
+const NEVER: Predicate = () => {
+  throw new Error("field atoms are decided by their field state");
+};
 
 /** Values this long are not cached (command lines with unique ids would only evict others). */
 const CACHE_MAX_CHARS = 512;
@@ -121,14 +124,15 @@ export class AtomTable {
     if (id !== undefined) return id;
     id = this.preds.length;
     this.ids.set(key, id);
-    this.preds.push(atomPredicate(e, mappings));
     const el = elementTest(e, mappings);
+    const present = el ? null : presenceOf(e, mappings);
+    // Field atoms and presence tests are decided from the field's value: no predicate needed.
+    this.preds.push(el || present ? NEVER : atomPredicate(e, mappings));
     this.tests.push(el ? el.test : null);
     const eq = el ? equalityOf(e) : null;
     this.equality.push(eq);
     this.cost.push(eq ? 1 : costOf(e));
     this.keyScore.push(el ? keyScore(e, el.field.name, eq) : Infinity);
-    const present = el ? null : presenceOf(e, mappings);
     this.presenceList.push(present ? this.field(present.path) : -1);
     if (!el) {
       this.fieldOfList.push(-1);
@@ -439,9 +443,33 @@ function presenceOf(e: Expr, mappings: Mappings): FieldRef | null {
 /** Numeric-looking text, which also equals a number (values.ts `toNumber`). */
 const NUMERIC = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 
-/** An expression as a key: its structure without source positions. */
+/**
+ * An expression as a key: its structure without source positions. Every node kind and every
+ * property that changes evaluation is written; literals through JSON, so `"1"` and `1` differ.
+ */
 function canonical(e: Expr): string {
-  return JSON.stringify(e, (k, v: unknown) => (k === "span" ? undefined : v));
+  switch (e.kind) {
+    case "Literal":
+      return e.decimal ? `L${JSON.stringify(e.value)}d` : `L${JSON.stringify(e.value)}`;
+    case "Field":
+      return `F${e.optional ? "?" : ""}${JSON.stringify(e.path)}`;
+    case "Not":
+      return `!(${canonical(e.operand)})`;
+    case "Negate":
+      return `-(${canonical(e.operand)})`;
+    case "Logical":
+    case "Compare":
+    case "Arith":
+      return `${e.kind[0]}${e.op}(${canonical(e.left)},${canonical(e.right)})`;
+    case "In":
+      return `I${e.negated ? "!" : ""}${e.caseInsensitive ? "~" : ""}(${canonical(e.target)};${e.values.map(canonical).join(",")})`;
+    case "Match":
+      return `M${e.op}${e.caseInsensitive ? "~" : ""}(${canonical(e.target)};${e.patterns.map(canonical).join(",")})`;
+    case "Call":
+      return `C${JSON.stringify(e.name)}${e.caseInsensitive ? "~" : ""}(${e.args.map(canonical).join(",")})`;
+    default:
+      return JSON.stringify(e, (k, v: unknown) => (k === "span" ? undefined : v));
+  }
 }
 
 /** A rough relative cost, so that conditions test cheap atoms first. */

@@ -171,6 +171,22 @@ export function luceneToRe2(pattern: string): string {
 
 /** Compiles a Lucene regex into a whole-string matcher running in linear time. Throws LuceneRegexError. */
 export function compileLuceneRegex(pattern: string, caseInsensitive: boolean): StringMatcher {
+  // Rules repeat patterns, and the stage index compiles its tests again: compiled patterns are
+  // shared (an RE2JS pattern is immutable; each `matches` call uses its own matcher).
+  const key = (caseInsensitive ? "i" : "c") + pattern;
+  let m = compiledPatterns.get(key);
+  if (m === undefined) {
+    m = compileUncached(pattern, caseInsensitive);
+    if (compiledPatterns.size >= MAX_COMPILED_PATTERNS) compiledPatterns.clear();
+    compiledPatterns.set(key, m);
+  }
+  return m;
+}
+
+const compiledPatterns = new Map<string, StringMatcher>();
+const MAX_COMPILED_PATTERNS = 10_000;
+
+function compileUncached(pattern: string, caseInsensitive: boolean): StringMatcher {
   const re2 = luceneToRe2(pattern);
   let compiled: RE2JS;
   try {
