@@ -32,7 +32,9 @@ interface TrieNode {
 
 export class FieldScan {
   private readonly root: TrieNode = node();
-  private readonly getters: FieldGetter[];
+  private readonly paths: readonly (readonly string[])[];
+  /** Getters, made on first need (most fields never need one). */
+  private readonly getters: (FieldGetter | undefined)[];
   private readonly n: number;
   /** 1 for the fields left to their getter. */
   private readonly direct: Uint8Array;
@@ -54,7 +56,8 @@ export class FieldScan {
 
   constructor(paths: readonly (readonly string[])[]) {
     this.n = paths.length;
-    this.getters = paths.map((p) => fieldGetter(p));
+    this.paths = paths;
+    this.getters = new Array<FieldGetter | undefined>(paths.length);
     this.foundGen = new Int32Array(this.n);
     this.found = new Uint8Array(this.n);
     this.raw = new Array<unknown>(this.n).fill(null);
@@ -112,16 +115,20 @@ export class FieldScan {
 
   /** The value of field `f` in the current event, as `fieldGetter(path)` gives it. */
   value(f: number): Value {
-    if (this.direct[f] === 1) return this.getters[f]!(this.event!);
+    if (this.direct[f] === 1) return this.getter(f)(this.event!);
     if (this.scanned !== this.gen) this.scan();
-    if (this.allUnsure) return this.getters[f]!(this.event!);
+    if (this.allUnsure) return this.getter(f)(this.event!);
     if (this.foundGen[f] !== this.gen) return null;
     if (this.found[f] === 1) {
       const v = this.raw[f];
       if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") return v;
       if (Array.isArray(v) && v.length > 0 && scalars(v)) return v.length === 1 ? (v[0] as Scalar) : (v as Scalar[]);
     }
-    return this.getters[f]!(this.event!);
+    return this.getter(f)(this.event!);
+  }
+
+  private getter(f: number): FieldGetter {
+    return (this.getters[f] ??= fieldGetter(this.paths[f]!));
   }
 
   private scan(): void {
