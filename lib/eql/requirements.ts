@@ -4,9 +4,10 @@ import { hasWildcards } from "./wildcard.js";
 
 /**
  * Required equalities of a condition: conjuncts such as `process.name : ("a.exe", "b.exe")`,
- * `event.action == "start"` or `dll.name in ("x.dll")` that must hold for it to be true. Indexes
- * (the stage index, `or` chains) use them to skip predicates that cannot match; the predicates are
+ * `event.action == "start"` or `dll.name in ("x.dll")` that must hold for it to be true.
+ * compile.ts's indexed `or` chains use them to skip disjuncts that cannot match; the disjuncts are
  * still evaluated, so a requirement only has to be implied by the condition, never equivalent.
+ * (The stage index derives its own necessary clauses from its programs: stage-program.ts.)
  */
 export interface Requirement {
   readonly field: string;
@@ -16,8 +17,8 @@ export interface Requirement {
 }
 
 /**
- * Fields whose values are shared by most events of a category: a requirement on them selects
- * little, so another requirement of the same stage is preferred.
+ * Fields whose values are shared by most events of a category: a test on them selects little, so
+ * the stage index prefers to anchor a stage on another one (atoms.ts `keyScore`).
  */
 export const LOW_SELECTIVITY: ReadonlySet<string> = new Set([
   "host.os.type", "host.os.family", "host.os.name", "host.os.platform", "event.type", "event.action", "event.category",
@@ -72,13 +73,5 @@ export function requirements(e: Expr): Requirement[] {
     default:
       return [];
   }
-}
-
-/** The most selective requirement. */
-export function best(reqs: readonly Requirement[]): Requirement | null {
-  let pick: Requirement | null = null;
-  const score = (r: Requirement) => (LOW_SELECTIVITY.has(r.field) ? 1_000_000 : 0) + r.values.length;
-  for (const r of reqs) if (pick === null || score(r) < score(pick)) pick = r;
-  return pick;
 }
 

@@ -13,8 +13,8 @@ import { fieldGetter, type Event, type FieldGetter } from "./values.js";
  * as `process.name : ("a.exe", "b.exe")`, `event.action == "start"`, `file.path : "*\\temp\\*"`
  * or the two-field `process.name : "x.exe" or process.pe.original_file_name == "x.exe"`. Stages
  * are indexed by category and by their most selective clause (the anchor): per event, the index
- * reads the event's category and the anchor fields, and the tests their values pass lead to the
- * stages anchored on them (see `AtomTable.forEachHit`).
+ * reads the event's category, walks the event once (field-scan.ts), and the tests that the values
+ * of the anchor fields it found pass lead to the stages anchored on them (`AtomTable.forEachHit`).
  *
  * - `candidates(event)`: the stages reached through an anchor whose other clauses hold as well: a
  *   superset of the stages the event matches, each of which the caller tests with its `condition`.
