@@ -62,7 +62,7 @@ interface FieldState {
   /** Equality literal (lower-cased for ci) -> positions of the equality atoms it satisfies. */
   readonly cs: Map<string, number[]>;
   readonly ci: Map<string, number[]>;
-  readonly cache: Map<string, ValueEntry>;
+  readonly cache: Map<Scalar, ValueEntry>;
 }
 
 const NO_HITS: readonly number[] = [];
@@ -293,7 +293,7 @@ export class AtomTable {
       list.length = 0;
     }
     let x = list[i];
-    if (x === undefined) list[i] = x = lower(typeof s === "string" ? s : String(s));
+    if (x === undefined) list[i] = x = (typeof s === "string" ? s : String(s)).toLowerCase();
     return x;
   }
 
@@ -327,16 +327,16 @@ export class AtomTable {
   private entry(st: FieldState, s: Scalar): ValueEntry {
     const text = typeof s === "string";
     if (text && s.length > CACHE_MAX_CHARS) return this.fresh(st, s);
-    // Numbers and booleans are cached under keys no text can have (they compare by other rules).
-    const key = text ? s : (typeof s === "number" ? "\u0000n" : "\u0000b") + String(s);
-    const cached = st.cache.get(key);
+    // Keyed by the scalar itself: a Map tells "5" from 5 and "true" from true, which compare by
+    // different rules (only 0 and -0 share a key, and no test tells them apart).
+    const cached = st.cache.get(s);
     if (cached !== undefined) {
       if (cached.trueAtoms === null) this.complete(st, s, cached);
       return cached;
     }
     const e = this.fresh(st, s);
     if (st.cache.size >= CACHE_ENTRIES) st.cache.clear();
-    st.cache.set(key, e);
+    st.cache.set(s, e);
     return e;
   }
 
@@ -348,7 +348,8 @@ export class AtomTable {
   private fresh(st: FieldState, s: Scalar): ValueEntry {
     const str = typeof s === "string" ? s : String(s);
     const cs = st.cs.get(str);
-    const ci = st.ci.size > 0 ? st.ci.get(lower(str)) : undefined;
+    // (toLowerCase, not the shared `lower` cache: a value seen for the first time would only fill it.)
+    const ci = st.ci.size > 0 ? st.ci.get(str.toLowerCase()) : undefined;
     if (cs === undefined && ci === undefined) return { hits: NO_HITS, trueAtoms: null, anchored: null };
     const hits = new Set<number>();
     if (cs) for (const p of cs) hits.add(st.atoms[p]!);
@@ -360,7 +361,7 @@ export class AtomTable {
   private complete(st: FieldState, s: Scalar, e: ValueEntry): void {
     const text = typeof s === "string";
     const out: number[] = [];
-    const folded = lower(text ? s : String(s));
+    const folded = (text ? s : String(s)).toLowerCase();
     for (const id of st.atoms) {
       // For text, the equalities were decided by the lookup; everything else is tested.
       const holds = text && this.equality[id] !== null ? e.hits.includes(id) : this.tests[id]!(s, folded);
