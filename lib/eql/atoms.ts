@@ -50,10 +50,11 @@ export interface ValueEntry {
    * the equalities whose literal is its text (a superset of the indexable ones that hold).
    */
   readonly hits: readonly number[];
-  /** Once complete: every atom of the field that holds for the value. */
-  trueAtoms: Int32Array | null;
-  /** Left to the stage index: the stages anchored on `trueAtoms`, once it has listed them. */
-  anchored: Int32Array | null;
+  /**
+   * Once complete, in one array (one object to fetch per value): `[n, ...the n atoms of the field
+   * that hold for the value, ...the stages anchored on them (see setAnchoredStages)]`.
+   */
+  complete: Int32Array | null;
 }
 
 interface FieldState {
@@ -188,6 +189,16 @@ export class AtomTable {
     return this.scan!.isDirect(f);
   }
 
+  /**
+   * How a complete value entry lists the stages its true atoms lead to (the stage index sets it:
+   * the union of the stages anchored on them).
+   */
+  private anchoredStages: (trueAtoms: readonly number[]) => readonly number[] = () => [];
+
+  setAnchoredStages(fn: (trueAtoms: readonly number[]) => readonly number[]): void {
+    this.anchoredStages = fn;
+  }
+
   /** Allocates the per-event state once every atom is interned. */
   seal(): void {
     const n = this.preds.length;
@@ -241,13 +252,13 @@ export class AtomTable {
   }
 
   /**
-   * Reports what the current event's value of field `f` leads to, for the stage index. A scalar
-   * with a complete entry goes to `hitComplete` (its `trueAtoms` are every atom of the field that
-   * holds). Otherwise `hit` gets, for text, the equalities it satisfies, and for a number or a
+   * Reports what the current event's value of field `f` leads to, for the stage index. For a
+   * scalar with a complete entry, `hitStages(list, from)` gets the stages anchored on the atoms
+   * that hold (`list` from `from` on). Otherwise `hit` gets, for text, the equalities it satisfies, and for a number or a
    * boolean, the equalities whose literal is its text (every indexable equality that holds among
    * them); and `incomplete(f)` is called once, since any other atom of the field may hold.
    */
-  forEachHit(f: number, hit: (atom: number) => void, hitComplete: (e: ValueEntry) => void, incomplete: (f: number) => void): void {
+  forEachHit(f: number, hit: (atom: number) => void, hitStages: (list: Int32Array, from: number) => void, incomplete: (f: number) => void): void {
     if (this.fieldGen[f] !== this.gen) this.resolve(f);
     const v = this.fieldValue[f]!;
     if (v === null) return;
@@ -256,8 +267,9 @@ export class AtomTable {
     let partial = false;
     for (let i = 0; i < n; i++) {
       const e = entries[i]!;
-      if (e.trueAtoms !== null) {
-        hitComplete(e);
+      const c = e.complete;
+      if (c !== null) {
+        hitStages(c, 1 + c[0]!);
         continue;
       }
       const hits = e.hits;
@@ -277,7 +289,7 @@ export class AtomTable {
     const equality = this.equality[id] !== null;
     const n = typeof v === "object" ? v!.length : 1;
     for (let i = 0; i < n; i++) {
-      if (entries[i]!.trueAtoms !== null) continue;
+      if (entries[i]!.complete !== null) continue;
       const s = typeof v === "object" ? v![i]! : (v as Scalar);
       if (equality && typeof s === "string") continue;
       if (this.tests[id]!(s, this.folded(f, i, s))) return true;
@@ -312,8 +324,8 @@ export class AtomTable {
     for (let i = 0; i < n; i++) {
       const e = this.entry(st, typeof v === "object" ? v[i]! : v);
       entries[i] = e;
-      const t = e.trueAtoms;
-      if (t !== null) for (let k = 0; k < t.length; k++) this.trueGen[t[k]!] = gen;
+      const t = e.complete;
+      if (t !== null) for (let k = 1, end = 1 + t[0]!; k < end; k++) this.trueGen[t[k]!] = gen;
       else {
         lazy = 1;
         // Text satisfies exactly these equalities (for other scalars they are only candidates).
@@ -331,7 +343,7 @@ export class AtomTable {
     // different rules (only 0 and -0 share a key, and no test tells them apart).
     const cached = st.cache.get(s);
     if (cached !== undefined) {
-      if (cached.trueAtoms === null) this.complete(st, s, cached);
+      if (cached.complete === null) this.complete(st, s, cached);
       return cached;
     }
     const e = this.fresh(st, s);
@@ -350,11 +362,11 @@ export class AtomTable {
     const cs = st.cs.get(str);
     // (toLowerCase, not the shared `lower` cache: a value seen for the first time would only fill it.)
     const ci = st.ci.size > 0 ? st.ci.get(str.toLowerCase()) : undefined;
-    if (cs === undefined && ci === undefined) return { hits: NO_HITS, trueAtoms: null, anchored: null };
+    if (cs === undefined && ci === undefined) return { hits: NO_HITS, complete: null };
     const hits = new Set<number>();
     if (cs) for (const p of cs) hits.add(st.atoms[p]!);
     if (ci) for (const p of ci) hits.add(st.atoms[p]!);
-    return { hits: [...hits], trueAtoms: null, anchored: null };
+    return { hits: [...hits], complete: null };
   }
 
   /** Decides every atom of the field for the value, keeping those that hold. */
@@ -367,7 +379,12 @@ export class AtomTable {
       const holds = text && this.equality[id] !== null ? e.hits.includes(id) : this.tests[id]!(s, folded);
       if (holds) out.push(id);
     }
-    e.trueAtoms = Int32Array.from(out);
+    const stages = this.anchoredStages(out);
+    const packed = new Int32Array(1 + out.length + stages.length);
+    packed[0] = out.length;
+    packed.set(out, 1);
+    packed.set(stages, 1 + out.length);
+    e.complete = packed;
   }
 
   private key(e: Expr, mappings: Mappings): string {

@@ -1,4 +1,4 @@
-import { AtomTable, type ValueEntry } from "./atoms.js";
+import { AtomTable } from "./atoms.js";
 import type { CompiledStage } from "./compile.js";
 import { bestClause, clauseScore, emitProgram, necessaryClauses, programTree, runProgram } from "./stage-program.js";
 import { fieldGetter, type Event, type FieldGetter } from "./values.js";
@@ -188,20 +188,19 @@ export function buildStageIndex<T>(entries: readonly IndexedStage<T>[], _categor
   for (const f of anchorFieldSet) lazy[f] = lazyLists[f] ? Int32Array.from(lazyLists[f]!) : NONE;
   const onIncomplete = (f: number) => visitAll(lazy[f]!);
   // A complete value entry leads to the same stages every time: listed once, kept in the entry.
-  const onComplete = (e: ValueEntry) => {
-    let list = e.anchored;
-    if (list === null) {
-      const set = new Set<number>();
-      for (const id of e.trueAtoms!) for (const s of anchored[id]!) set.add(s);
-      list = e.anchored = Int32Array.from(set);
-    }
-    visitAll(list);
+  atoms.setAnchoredStages((trueAtoms) => {
+    const set = new Set<number>();
+    for (const id of trueAtoms) for (const s of anchored[id]!) set.add(s);
+    return [...set];
+  });
+  const onStages = (list: Int32Array, from: number) => {
+    for (let i = from; i < list.length; i++) visit(list[i]!);
   };
   /** Visits the stages the field's value leads to (in any of the event's buckets). */
   const anchorField = (f: number) => {
     if (fieldMarks[f] === stamp) return;
     fieldMarks[f] = stamp;
-    atoms.forEachHit(f, onHit, onComplete, onIncomplete);
+    atoms.forEachHit(f, onHit, onStages, onIncomplete);
   };
   const activate = (b: CategoryBucket) => {
     if (bucketMarks[b.id] === stamp) return;
