@@ -147,3 +147,9 @@ export function shortTime(ts: unknown): string {
   if (m) return `${m[1]}${m[2]}`;
   return s.length > 40 ? `${s.slice(0, 39)}…` : s;
 }
+
+/** How every output names a resolved guide query: "query #2 (label)", or "query #2" if unknown. */
+export function queryRefLabel(ref: number, queries: readonly { readonly label: string }[]): string {
+  const q = queries[ref];
+  return q ? `query #${ref + 1} (${q.label})` : `query #${ref + 1}`;
+}

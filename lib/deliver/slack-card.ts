@@ -18,7 +18,7 @@ import type {
 } from "../triage/result.js";
 import type { DeliveryMark } from "../store/delivery-marks.js";
 import type { DigestSummary } from "./digest.js";
-import { describeEvent, distinct, hostOf, userOf, type Signer } from "./event-fields.js";
+import { describeEvent, distinct, hostOf, queryRefLabel, userOf, type Signer } from "./event-fields.js";
 import { assertNever, clipRaw, md, mdLength, plainText, renderMd, type Md } from "./slack-escape.js";
 
 export const SLACK_LIMITS = {
@@ -366,11 +366,9 @@ export function inlineMd(nodes: readonly Inline[], queries: readonly ResolvedQue
         else out.push(md.text(label || node.url));
         break;
       }
-      case "query": {
-        const q = queries[node.ref];
-        out.push(md.text(q ? `query #${node.ref + 1} (${q.label})` : `query #${node.ref + 1}`));
+      case "query":
+        out.push(md.text(queryRefLabel(node.ref, queries)));
         break;
-      }
       default:
         assertNever(node);
     }
@@ -403,7 +401,7 @@ function flatten(nodes: readonly Inline[], queries: readonly ResolvedQuery[]): s
       case "link":
         return flatten(n.children, queries);
       case "query":
-        return `query #${n.ref + 1}${queries[n.ref] ? ` (${queries[n.ref]!.label})` : ""}`;
+        return queryRefLabel(n.ref, queries);
       default:
         return assertNever(n);
     }

@@ -9,7 +9,7 @@
  * this module's own constants, around text that is already safe.
  */
 import type { GuideBlock, GuideListItem, Inline, ResolvedQuery, TriageResult, Verdict } from "../triage/result.js";
-import { describeEvent, distinct, hostOf, userOf, type Signer } from "./event-fields.js";
+import { describeEvent, distinct, hostOf, queryRefLabel, userOf, type Signer } from "./event-fields.js";
 
 export interface TerminalCardOptions {
   /** ANSI colour for headings and verdicts. @default false */
@@ -223,10 +223,8 @@ function inlineText(nodes: readonly Inline[], queries: readonly ResolvedQuery[])
         const label = inlineText(n.children, queries);
         return label === n.url ? n.url : `${label} (${n.url})`;
       }
-      case "query": {
-        const q = queries[n.ref];
-        return q ? `query #${n.ref + 1} (${q.label})` : `query #${n.ref + 1}`;
-      }
+      case "query":
+        return queryRefLabel(n.ref, queries);
       default:
         return assertNever(n);
     }

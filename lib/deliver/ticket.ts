@@ -25,7 +25,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { SEVERITIES, type Severity } from "../rules/model.js";
 import type { GuideBlock, Inline, ResolvedQuery, TriageResult } from "../triage/result.js";
-import { distinct, get, hostOf, str } from "./event-fields.js";
+import { distinct, get, hostOf, queryRefLabel, str } from "./event-fields.js";
 
 export const TICKET_SCHEMA = "eql-stream-triage/ticket" as const;
 export const TICKET_VERSION = 1 as const;
@@ -372,10 +372,8 @@ export function inlineToMarkdown(nodes: readonly Inline[], queries: readonly Res
         return `_${inlineToMarkdown(n.children, queries)}_`;
       case "link":
         return `[${inlineToMarkdown(n.children, queries)}](${n.url})`;
-      case "query": {
-        const q = queries[n.ref];
-        return q ? `query #${n.ref + 1} (${q.label})` : `query #${n.ref + 1}`;
-      }
+      case "query":
+        return queryRefLabel(n.ref, queries);
       default:
         return assertNever(n);
     }
