@@ -5,6 +5,7 @@
  * queue with its visibility set to Slack's Retry-After; a permanent failure is retried until the
  * queue's redrive policy moves it to the DLQ (`triage redrive` brings it back).
  */
+import "./zod-jitless.js"; // first: see the module
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";

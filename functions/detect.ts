@@ -2,6 +2,7 @@
  * The detect Lambda: one SQS batch of the events queue, processed as one unit
  * (lib/detect/sqs-batch.ts), answered with a partial batch response.
  */
+import "./zod-jitless.js"; // first: see the module
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";

@@ -3,6 +3,7 @@
  * matches waiting for a trailing missing-event stage to close (lib/detect/sweep.ts), then
  * re-triages alerts and retractions that the stream did not get to triage (lib/deliver/retriage.ts).
  */
+import "./zod-jitless.js"; // first: see the module
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";

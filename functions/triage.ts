@@ -4,6 +4,7 @@
  * first failure is reported by its sequence number, so Lambda retries from there (with
  * bisect-on-error and an on-failure destination in the stack) and nothing before it repeats.
  */
+import "./zod-jitless.js"; // first: see the module
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";

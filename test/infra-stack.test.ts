@@ -543,5 +543,11 @@ describe("handler files", () => {
       if (MISSING.includes(name)) ctx.skip(`functions/${name}.ts is not written yet (the stack tests above use a stand-in entry)`);
       expect(readFileSync(defaultEntry(name), "utf8")).toMatch(/export (const|async function|function) handler\b/);
     });
+    it(`functions/${name}.ts imports ./zod-jitless.js before anything else`, (ctx) => {
+      if (MISSING.includes(name)) ctx.skip(`functions/${name}.ts is not written yet`);
+      // zod reads the setting when a schema is built: any import before it may build schemas with the JIT.
+      const firstImport = /^import\s[^;]*?["']([^"']+)["']/m.exec(readFileSync(defaultEntry(name), "utf8"))?.[1];
+      expect(firstImport).toBe("./zod-jitless.js");
+    });
   }
 });
