@@ -156,7 +156,9 @@ class Unit {
         return;
       }
     }
-    const read = await this.read(Readable.from([t]), this.origin, t);
+    // The body is one string already: a one-chunk generator, not a Readable (a Readable costs
+    // ~15 µs a message against ~1 µs, and 3-5 ms the first time, in a cold start).
+    const read = await this.read(oneChunk(t), this.origin, t);
     if (read.stop !== undefined && !(read.stop instanceof TooManyRejections)) throw read.stop;
     if (wholeError !== undefined && read.parsed === 0 && read.rejected.length > 1) {
       // No line of it is JSON on its own: one broken pretty-printed event, not NDJSON. One
@@ -361,6 +363,10 @@ class TooManyRejections extends Error {
  * the download come out as S3ReadError, errors of decompression as zlib errors, the cap as
  * ObjectTooLarge. Ending early (an error, the cap, the rejection cap) aborts the download.
  */
+async function* oneChunk(text: string): AsyncGenerator<string> {
+  yield text;
+}
+
 async function* objectBytes(body: AsyncIterable<Uint8Array>, maxBytes: number, target: S3Target): AsyncGenerator<Uint8Array> {
   const raw = rawChunks(body, target);
   try {
