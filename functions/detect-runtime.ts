@@ -14,6 +14,7 @@ import { s3ClientFromEnv, s3ObjectReader, type ObjectReader } from "../lib/inges
 import type { IngestOptions } from "../lib/ingest/decode.js";
 import { ENV } from "../lib/infra/env.js";
 import { DynamoDbItemStore } from "../lib/store/dynamodb.js";
+import type { ItemStore } from "../lib/store/items.js";
 
 import { logger, metrics } from "./observability.js";
 
@@ -71,12 +72,42 @@ async function build(env: Readonly<Record<string, string | undefined>>, purpose:
   return {
     // The store adapter retries throttling and 5xx itself, with jitter; SDK retries on top would
     // multiply into tens of seconds on a persistent fault before the partition is reported failed.
-    detect: { store: new DynamoDbItemStore({ client: new DynamoDBClient({ maxAttempts: 1 }), tableName: table! }), rules: loaded.rules, options },
-    rejected: rejectedQueueUrl ? rejectedQueueSender({ client: new SQSClient({}), queueUrl: rejectedQueueUrl }) : noRejectedQueue,
-    s3: s3ObjectReader(s3ClientFromEnv(env)),
+    detect: { store: lazyStore(() => new DynamoDbItemStore({ client: new DynamoDBClient({ maxAttempts: 1 }), tableName: table! })), rules: loaded.rules, options },
+    rejected: rejectedQueueUrl ? lazySender(() => rejectedQueueSender({ client: new SQSClient({}), queueUrl: rejectedQueueUrl })) : noRejectedQueue,
+    s3: lazyReader(() => s3ObjectReader(s3ClientFromEnv(env))),
     ingest: { maxFutureSkewMs: skew * 1000 },
     ruleCount: loaded.rules.length,
   };
+}
+
+// The AWS clients are built on first use, not with the runtime: an SDK client costs 1-5 ms to
+// construct in a cold container (~9 ms for the three), and many invocations need none of them.
+// Events mostly arrive in the message body (S3 is read only for S3 notifications), rejected
+// records are the exception, and the store is used only when a rule has a candidate (rarely, with
+// few rules). A failed construction rejects the call that needed the client, as the client's own
+// failure would, and is tried again on the next call.
+
+function lazyStore(make: () => ItemStore): ItemStore {
+  let store: ItemStore | undefined;
+  const get = (): ItemStore => (store ??= make());
+  return {
+    batchPut: async (items) => get().batchPut(items),
+    query: async (pk, range, options) => get().query(pk, range, options),
+    get: async (key, options) => get().get(key, options),
+    update: async (key, update, condition) => get().update(key, update, condition),
+    transact: async (ops) => get().transact(ops),
+    delete: async (key) => get().delete(key),
+  };
+}
+
+function lazySender(make: () => RejectedSender): RejectedSender {
+  let sender: RejectedSender | undefined;
+  return { send: async (rejected) => (sender ??= make()).send(rejected) };
+}
+
+function lazyReader(make: () => ObjectReader): ObjectReader {
+  let reader: ObjectReader | undefined;
+  return { open: async (bucket, key, options) => (reader ??= make()).open(bucket, key, options) };
 }
 
 const noRejectedQueue: RejectedSender = {
