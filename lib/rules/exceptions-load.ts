@@ -43,6 +43,14 @@ export function ruleExceptionFiles(ruleFile: string): string[] {
   return EXCEPTION_FILE_SUFFIXES.map((suffix) => path.join(dir, stem + suffix));
 }
 
+/**
+ * A file name as a case- and normalization-insensitive file system would compare it, so that a
+ * listing never rules out a sidecar that reading would find (the read still decides).
+ */
+function foldName(name: string): string {
+  return name.normalize("NFC").toLowerCase();
+}
+
 function isExceptionFile(name: string): boolean {
   const lower = name.toLowerCase();
   return !name.startsWith(".") && EXCEPTION_FILE_SUFFIXES.some((s) => lower.endsWith(s) && lower.length > s.length);
@@ -83,10 +91,16 @@ export async function loadExceptionsForRules(rules: readonly LoadedRule[], optio
   const relative = rules.length > 0 && rules.every((r) => !path.isAbsolute(r.file));
   const display = (abs: string): string => (relative ? path.relative(process.cwd(), abs) || "." : abs);
   const sharedFiles: string[] = [];
+  // What each listed folder holds (every entry, folded as below), so that a rule's sidecar that
+  // is not there is not read at all: reading it fails, and the failed reads were most of the time
+  // of this function (~0.2 s for 1,024 rules without exceptions). Every rule's folder is listed.
+  const listed = new Map<string, Set<string>>();
   for (const dir of dirs.map(display)) {
     let names: string[];
     try {
-      names = (await readdir(dir, { withFileTypes: true })).filter((e) => !e.isDirectory() && isExceptionFile(e.name)).map((e) => e.name);
+      const entries = await readdir(dir, { withFileTypes: true });
+      listed.set(path.resolve(dir), new Set(entries.map((e) => foldName(e.name))));
+      names = entries.filter((e) => !e.isDirectory() && isExceptionFile(e.name)).map((e) => e.name);
     } catch (err) {
       errors.push(new ExceptionLoadError("io", dir, `cannot list the folder: ${errMessage(err)}`, {}, { cause: err }));
       continue;
@@ -130,6 +144,7 @@ export async function loadExceptionsForRules(rules: readonly LoadedRule[], optio
       chosen.push(item);
     };
     for (const sidecar of ruleExceptionFiles(rule.file)) {
+      if (listed.get(path.resolve(path.dirname(sidecar)))?.has(foldName(path.basename(sidecar))) === false) continue;
       const loaded = await load(sidecar, false);
       if (loaded !== null) for (const item of loaded.items) take(item);
     }
