@@ -105,103 +105,129 @@ export const EXCEPTION_OPERATORS = ["included", "excluded"] as const;
 export type ExceptionOperator = (typeof EXCEPTION_OPERATORS)[number];
 export const NAMESPACE_TYPES = ["single", "agnostic"] as const;
 
-const nonEmpty = z.string().min(1, "expected a non-empty string");
-/** `a.b.c`: non-empty segments. Checked once at load; matching never uses a regex. */
-const FIELD_PATTERN = /^[^.\s][^.]*(?:\.[^.]+)*$/;
-const fieldName = z.string().regex(FIELD_PATTERN, 'expected a field name like "process.executable"');
-const operator = z.enum(EXCEPTION_OPERATORS);
-
-export const ExceptionEntryMatchSchema = z.looseObject({
-  field: fieldName,
-  operator,
-  type: z.literal("match"),
-  value: nonEmpty,
-});
-export const ExceptionEntryMatchAnySchema = z.looseObject({
-  field: fieldName,
-  operator,
-  type: z.literal("match_any"),
-  value: z.array(nonEmpty).min(1, "expected at least one value"),
-});
-export const ExceptionEntryWildcardSchema = z.looseObject({
-  field: fieldName,
-  operator,
-  type: z.literal("wildcard"),
-  value: nonEmpty,
-});
-export const ExceptionEntryExistsSchema = z.looseObject({
-  field: fieldName,
-  operator,
-  type: z.literal("exists"),
-});
-export const ExceptionEntryListSchema = z.looseObject({
-  field: fieldName,
-  operator,
-  type: z.literal("list"),
-  list: z.looseObject({ id: nonEmpty, type: nonEmpty }),
-});
 /**
- * Sub-entries of a nested entry. Kibana allows match, match_any and exists; wildcard is accepted
- * too, since it is evaluated the same way.
+ * The schemas, built on first use rather than at import: most deployments have no exception file,
+ * and building these schemas cost ~2 ms of every cold start.
  */
-export const ExceptionNestedSubEntrySchema = z.discriminatedUnion("type", [
-  ExceptionEntryMatchSchema,
-  ExceptionEntryMatchAnySchema,
-  ExceptionEntryWildcardSchema,
-  ExceptionEntryExistsSchema,
-]);
-export const ExceptionEntryNestedSchema = z.looseObject({
-  field: fieldName,
-  type: z.literal("nested"),
-  /** Kibana's nested entries have no operator; "excluded" belongs on the sub-entries. */
-  operator: z.literal("included", 'a nested entry takes no operator; put "excluded" on its sub-entries').optional(),
-  entries: z.array(ExceptionNestedSubEntrySchema).min(1, "expected at least one entry"),
-});
-export const ExceptionEntrySchema = z.discriminatedUnion("type", [
-  ExceptionEntryMatchSchema,
-  ExceptionEntryMatchAnySchema,
-  ExceptionEntryWildcardSchema,
-  ExceptionEntryExistsSchema,
-  ExceptionEntryNestedSchema,
-  ExceptionEntryListSchema,
-]);
+export function exceptionSchemas(): ExceptionSchemas {
+  return (schemas ??= buildSchemas());
+}
 
-const dateTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "expected an ISO 8601 date-time");
+export type ExceptionSchemas = ReturnType<typeof buildSchemas>;
+let schemas: ExceptionSchemas | undefined;
 
-/**
- * An exception list item. Required: `item_id`, `list_id` and non-empty `entries`; `type` must be
- * "simple" (the only item type) and may be left out in hand-written files. Unknown keys (`id`,
- * `comments`, `meta`, `_version`, ...) are kept.
- */
-export const ExceptionItemSchema = z.looseObject({
-  item_id: nonEmpty,
-  list_id: nonEmpty,
-  type: z.literal("simple").default("simple"),
-  name: z.string().optional(),
-  description: z.string().optional(),
-  entries: z.array(ExceptionEntrySchema).min(1, "expected at least one entry"),
-  os_types: z
-    .array(nonEmpty)
-    .nullish()
-    .transform((v) => v ?? []),
-  expire_time: dateTime.nullish(),
-  namespace_type: z.enum(NAMESPACE_TYPES).optional(),
-  tags: z.array(z.string()).optional(),
-});
+function buildSchemas() {
+  const nonEmpty = z.string().min(1, "expected a non-empty string");
+  /** `a.b.c`: non-empty segments. Checked once at load; matching never uses a regex. */
+  const FIELD_PATTERN = /^[^.\s][^.]*(?:\.[^.]+)*$/;
+  const fieldName = z.string().regex(FIELD_PATTERN, 'expected a field name like "process.executable"');
+  const operator = z.enum(EXCEPTION_OPERATORS);
 
-/** An exception list (container). `type` is "detection", "endpoint", "rule_default", ... */
-export const ExceptionListSchema = z.looseObject({
-  list_id: nonEmpty,
-  type: nonEmpty,
-  name: z.string().optional(),
-  description: z.string().optional(),
-  namespace_type: z.enum(NAMESPACE_TYPES).optional(),
-});
+  const ExceptionEntryMatchSchema = z.looseObject({
+    field: fieldName,
+    operator,
+    type: z.literal("match"),
+    value: nonEmpty,
+  });
+  const ExceptionEntryMatchAnySchema = z.looseObject({
+    field: fieldName,
+    operator,
+    type: z.literal("match_any"),
+    value: z.array(nonEmpty).min(1, "expected at least one value"),
+  });
+  const ExceptionEntryWildcardSchema = z.looseObject({
+    field: fieldName,
+    operator,
+    type: z.literal("wildcard"),
+    value: nonEmpty,
+  });
+  const ExceptionEntryExistsSchema = z.looseObject({
+    field: fieldName,
+    operator,
+    type: z.literal("exists"),
+  });
+  const ExceptionEntryListSchema = z.looseObject({
+    field: fieldName,
+    operator,
+    type: z.literal("list"),
+    list: z.looseObject({ id: nonEmpty, type: nonEmpty }),
+  });
+  /**
+   * Sub-entries of a nested entry. Kibana allows match, match_any and exists; wildcard is accepted
+   * too, since it is evaluated the same way.
+   */
+  const ExceptionNestedSubEntrySchema = z.discriminatedUnion("type", [
+    ExceptionEntryMatchSchema,
+    ExceptionEntryMatchAnySchema,
+    ExceptionEntryWildcardSchema,
+    ExceptionEntryExistsSchema,
+  ]);
+  const ExceptionEntryNestedSchema = z.looseObject({
+    field: fieldName,
+    type: z.literal("nested"),
+    /** Kibana's nested entries have no operator; "excluded" belongs on the sub-entries. */
+    operator: z.literal("included", 'a nested entry takes no operator; put "excluded" on its sub-entries').optional(),
+    entries: z.array(ExceptionNestedSubEntrySchema).min(1, "expected at least one entry"),
+  });
+  const ExceptionEntrySchema = z.discriminatedUnion("type", [
+    ExceptionEntryMatchSchema,
+    ExceptionEntryMatchAnySchema,
+    ExceptionEntryWildcardSchema,
+    ExceptionEntryExistsSchema,
+    ExceptionEntryNestedSchema,
+    ExceptionEntryListSchema,
+  ]);
 
-export type ExceptionEntry = z.output<typeof ExceptionEntrySchema>;
-export type ExceptionNestedSubEntry = z.output<typeof ExceptionNestedSubEntrySchema>;
-export type ExceptionItem = z.output<typeof ExceptionItemSchema>;
-export type ExceptionList = z.output<typeof ExceptionListSchema>;
+  const dateTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "expected an ISO 8601 date-time");
+
+  /**
+   * An exception list item. Required: `item_id`, `list_id` and non-empty `entries`; `type` must be
+   * "simple" (the only item type) and may be left out in hand-written files. Unknown keys (`id`,
+   * `comments`, `meta`, `_version`, ...) are kept.
+   */
+  const ExceptionItemSchema = z.looseObject({
+    item_id: nonEmpty,
+    list_id: nonEmpty,
+    type: z.literal("simple").default("simple"),
+    name: z.string().optional(),
+    description: z.string().optional(),
+    entries: z.array(ExceptionEntrySchema).min(1, "expected at least one entry"),
+    os_types: z
+      .array(nonEmpty)
+      .nullish()
+      .transform((v) => v ?? []),
+    expire_time: dateTime.nullish(),
+    namespace_type: z.enum(NAMESPACE_TYPES).optional(),
+    tags: z.array(z.string()).optional(),
+  });
+
+  /** An exception list (container). `type` is "detection", "endpoint", "rule_default", ... */
+  const ExceptionListSchema = z.looseObject({
+    list_id: nonEmpty,
+    type: nonEmpty,
+    name: z.string().optional(),
+    description: z.string().optional(),
+    namespace_type: z.enum(NAMESPACE_TYPES).optional(),
+  });
+
+  return {
+    entryMatch: ExceptionEntryMatchSchema,
+    entryMatchAny: ExceptionEntryMatchAnySchema,
+    entryWildcard: ExceptionEntryWildcardSchema,
+    entryExists: ExceptionEntryExistsSchema,
+    entryList: ExceptionEntryListSchema,
+    nestedSubEntry: ExceptionNestedSubEntrySchema,
+    entryNested: ExceptionEntryNestedSchema,
+    entry: ExceptionEntrySchema,
+    item: ExceptionItemSchema,
+    list: ExceptionListSchema,
+  };
+}
+
+export type ExceptionEntry = z.output<ExceptionSchemas["entry"]>;
+export type ExceptionNestedSubEntry = z.output<ExceptionSchemas["nestedSubEntry"]>;
+export type ExceptionItem = z.output<ExceptionSchemas["item"]>;
+export type ExceptionList = z.output<ExceptionSchemas["list"]>;
 
 // ---------------------------------------------------------------------------------------------
 // Parsing a file's text
@@ -316,14 +342,14 @@ function classify(raw: unknown, file: string, where: { line?: number | undefined
   const itemId = typeof obj["item_id"] === "string" ? obj["item_id"] : undefined;
   const listId = typeof obj["list_id"] === "string" ? obj["list_id"] : undefined;
   if (Object.hasOwn(obj, "entries") || Object.hasOwn(obj, "item_id")) {
-    const parsed = ExceptionItemSchema.safeParse(obj);
+    const parsed = exceptionSchemas().item.safeParse(obj);
     if (parsed.success) return { kind: "item", item: parsed.data };
     return { error: schemaError(file, parsed.error.issues, obj, { ...where, itemId, listId: itemId === undefined ? listId : undefined }) };
   }
   // A rule object of a Kibana rule export (which bundles the rules' exception lists and items).
   if (Object.hasOwn(obj, "rule_id")) return null;
   if (Object.hasOwn(obj, "list_id")) {
-    const parsed = ExceptionListSchema.safeParse(obj);
+    const parsed = exceptionSchemas().list.safeParse(obj);
     if (parsed.success) return { kind: "list", list: parsed.data };
     return { error: schemaError(file, parsed.error.issues, obj, { ...where, listId }) };
   }

@@ -23,10 +23,10 @@ export {
   formatFieldPath, RuleError, RuleLoadError, RuleQueryError, type FieldPath, type RuleLoadErrorKind,
 } from "./errors.js";
 export {
-  combineExceptions, compileEsWildcard, compileExceptionItem, compileExceptions, EXCEPTION_OPERATORS, ExceptionEntrySchema,
-  ExceptionItemSchema, ExceptionListSchema, ExceptionLoadError, parseExceptionFile, type CompiledExceptionItem,
+  combineExceptions, compileEsWildcard, compileExceptionItem, compileExceptions, EXCEPTION_OPERATORS, exceptionSchemas,
+  ExceptionLoadError, parseExceptionFile, type CompiledExceptionItem,
   type CompiledExceptions, type ExceptionEntry, type ExceptionItem, type ExceptionItemRef, type ExceptionList,
-  type ExceptionLoadErrorKind, type ExceptionSource, type LoadedExceptionItem, type LoadedExceptionList,
+  type ExceptionLoadErrorKind, type ExceptionSchemas, type ExceptionSource, type LoadedExceptionItem, type LoadedExceptionList,
   type ParsedExceptionFile,
 } from "./exceptions.js";
 export {
