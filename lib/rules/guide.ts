@@ -142,8 +142,12 @@ export function classifyHeading(title: string): GuideSectionKind {
 // ---------------------------------------------------------------------------------------------
 // parseGuide
 
-/** GFM: tables, strikethrough, autolink literals, footnotes, task lists. Built once. */
-const MARKDOWN_OPTIONS = { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] };
+/**
+ * GFM: tables, strikethrough, autolink literals, footnotes, task lists. Built once, on the first
+ * guide parsed, not at import: a bundle that never parses a guide (detect) then leaves this module
+ * and the Markdown parser out, and a cold start that does not parse one does not build them.
+ */
+let markdownOptions: { extensions: ReturnType<typeof gfm>[]; mdastExtensions: ReturnType<typeof gfmFromMarkdown>[] } | undefined;
 
 /**
  * Parses a rule's `note`; an empty note gives no sections. No note makes it throw: the parser's
@@ -161,7 +165,7 @@ export function parseGuide(note: string): Guide {
   if (tooComplex(text)) return { ...plainGuide(text), ...flags, plainText: true };
   let tree: Root;
   try {
-    tree = fromMarkdown(text, MARKDOWN_OPTIONS);
+    tree = fromMarkdown(text, (markdownOptions ??= { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] }));
   } catch (err) {
     // The limits should keep micromark within the stack; if some input still overflows it, the
     // note is still shown, as plain text.
