@@ -163,6 +163,29 @@ describe("sequences in the stream", () => {
     expect(swept.alerts.map((a) => a.group.by)).toEqual([["h2"]]);
   });
 
+  it("until and missing-stage hits are stored as one summary per partition and batch, not as rows", async () => {
+    const store = new MemoryItemStore();
+    const q = 'sequence by host.id with maxspan=1m [process where process.pid == 1] ![process where process.pid == 3] [process where process.pid == 2] until [process where process.pid == 9]';
+    const ctx = { store, rules: [rule(q)] };
+    const negatives = [proc(3, 1000, { process: { pid: 3 } }), proc(9, 5000, { process: { pid: 9 } }), proc(4, 3000, { process: { pid: 3 } })];
+    const out = await run(ctx, [proc(1, 0, { process: { pid: 1 } }), ...negatives]);
+    expect(out.stats).toMatchObject({ candidates: 2, summarized: 3 });
+    const items = await store.query(partitionKey("r1", ["h1"]), {}, { nowSec: 0 });
+    expect(items.map((i) => i.kind).sort()).toEqual(["row", "sum"]);
+    const summary = items.find((i) => i.kind === "sum")!;
+    expect(summary.n).toBe(3);
+    // the hits are positions only: no projection of the events is kept
+    expect(JSON.stringify(summary)).not.toContain("evil.exe");
+    // a redelivered batch rewrites the same summary item
+    await run(ctx, negatives);
+    expect(await store.query(partitionKey("r1", ["h1"]), {}, { nowSec: 0 })).toHaveLength(2);
+    // and the summarised hits still decide: the missing events between p1 and p2 reject the match
+    expect((await run(ctx, [proc(2, 4000, { process: { pid: 2 } })])).alerts).toEqual([]);
+    const h2 = { host: { id: "h2" } };
+    const clean = await run(ctx, [proc(21, 0, { process: { pid: 1 }, ...h2 }), proc(29, 5000, { process: { pid: 9 }, ...h2 }), proc(22, 4000, { process: { pid: 2 }, ...h2 })]);
+    expect(clean.alerts.map((a) => a.events.map((e) => (e as { event?: { id: string } }).event?.id ?? "missing"))).toEqual([["p21", "missing", "p22"]]);
+  });
+
   it("sample rules alert on a combination within the look-back, each event used once per stage", async () => {
     const ctx = { store: new MemoryItemStore(), rules: [rule('sample by host.id [process where process.pid == 1] [process where process.pid == 2]', { from: "now-5m" })] };
     const a = await run(ctx, [proc(1, 0, { process: { pid: 1 } }), proc(2, 1000, { process: { pid: 2 } })]);

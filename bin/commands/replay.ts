@@ -124,7 +124,7 @@ export const replayCommand: Command = {
     // by the distance to the wall clock (plus a day), or DynamoDB would delete state as it lands.
     let shifted = memory !== null;
     const ctx = { get store() { return store; }, rules: loaded.rules, options: { allowedLatenessMs: lateness } };
-    const totals: DetectStats = { events: 0, candidates: 0, alerts: 0, suppressed: 0, capped: 0, excepted: 0, late: 0, retracted: 0, partitionOverflows: 0, tooManyJoinKeys: 0, timers: 0, partitions: 0 };
+    const totals: DetectStats = { events: 0, candidates: 0, alerts: 0, suppressed: 0, capped: 0, excepted: 0, late: 0, retracted: 0, partitionOverflows: 0, tooManyJoinKeys: 0, timers: 0, partitions: 0, summarized: 0 };
     const rejected = new Map<RejectReason, number>();
     let clock = 0;
     let lastPurge = 0;

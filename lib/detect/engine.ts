@@ -8,7 +8,7 @@ import type { Item, ItemStore, TxOp } from "../store/items.js";
 import type { Alert, AlertMember } from "./alert.js";
 import {
   alertId as makeAlertId, alertKey, capKey, claimSortKey, partitionKey, rowSortKey, suppressedMarkKey, suppressionKey,
-  RETRIAGE_DELAY_MINUTES, retriageKey, timeKey, timerKey,
+  RETRIAGE_DELAY_MINUTES, retriageKey, summaryBucketStart, summarySortKey, timeKey, timerKey,
 } from "./keys.js";
 import { project, toPlain } from "./projection.js";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
@@ -22,8 +22,10 @@ import { suppressionGroup } from "./suppression-config.js";
  *
  * Per batch, processed as one unit:
  * 1. each event is tested against each rule in scope; event queries alert directly, sequence and
- *    sample stages (until and missing-event stages included) give candidate rows per key tuple;
- * 2. rows are deduplicated and written in one batch;
+ *    sample stages give candidate rows per key tuple; until and missing-event stages, which only
+ *    ever contribute their position in time, go into one summary item per partition and time
+ *    bucket instead of a row each;
+ * 2. rows and summaries are deduplicated and written in one batch;
  * 3. per touched partition (rule, key tuple), one consistent query reads the window that can hold
  *    a match with the batch's events;
  * 4. the state machine runs over the rows in time order without the (event, stage) pairs that
@@ -75,6 +77,8 @@ export interface DetectStats {
   timers: number;
   /** Partitions (rule, key tuple) the batch touched: each costs one window query. */
   partitions: number;
+  /** Until and missing-stage hits folded into summary items (counted in `candidates` as items). */
+  summarized: number;
 }
 
 export interface PartitionFailure {
@@ -93,7 +97,7 @@ export interface BatchOutcome {
 }
 
 function emptyStats(): DetectStats {
-  return { events: 0, candidates: 0, alerts: 0, suppressed: 0, capped: 0, excepted: 0, late: 0, retracted: 0, partitionOverflows: 0, tooManyJoinKeys: 0, timers: 0, partitions: 0 };
+  return { events: 0, candidates: 0, alerts: 0, suppressed: 0, capped: 0, excepted: 0, late: 0, retracted: 0, partitionOverflows: 0, tooManyJoinKeys: 0, timers: 0, partitions: 0, summarized: 0 };
 }
 
 /** What a candidate row keeps of its event. */
@@ -128,6 +132,7 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
   const nowNs = BigInt(Math.floor(nowMs)) * NS_PER_MS;
   const tiebreaker = fieldGetter(options.tiebreakerField.split("."));
   const rows = new Map<string, Item>();
+  const summaries: Summaries = new Map();
   const works = new Map<string, Work>();
   const eventAlerts: { rule: DetectionRule; data: RowData; origin: Origin }[] = [];
   const late = new Set<number>();
@@ -171,17 +176,22 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
           continue;
         }
         if (kt.tuples.length === 0) continue;
-        row ??= data();
         if (accepted.ts < nowNs - rule.windowNs - BigInt(options.allowedLatenessMs) * NS_PER_MS) late.add(eventIndex);
         const isUntil = stage.until;
+        const negative = isUntil || stage.missing;
         // A match waiting for a trailing missing stage is decided by a timer after window +
         // lateness: its rows must outlive that by the sweep's delay (an hour of margin).
         const extraMs = rule.trailingMissing ? Number(rule.windowNs / NS_PER_MS) + options.allowedLatenessMs + 3_600_000 : 0;
         const expiresAt = ttlSeconds(accepted.ts > nowNs ? accepted.ts : nowNs, rule.windowNs, options.allowedLatenessMs + extraMs);
+        if (!negative) row ??= data();
         for (const tuple of kt.tuples) {
           const pk = partitionKey(rule.id, tuple);
-          const sk = rowSortKey(accepted.ts, accepted.id, isUntil ? "u" : si);
-          rows.set(`${pk}\u0000${sk}`, rowItem(pk, sk, row, isUntil ? -1 : si, expiresAt));
+          if (negative) {
+            addSummaryEntry(summaries, pk, { ts: accepted.ts, tb, id: accepted.id, stage: isUntil ? -1 : si }, expiresAt);
+          } else {
+            const sk = rowSortKey(accepted.ts, accepted.id, si);
+            rows.set(`${pk}\u0000${sk}`, rowItem(pk, sk, row!, si, expiresAt));
+          }
           let w = works.get(pk);
           if (!w) {
             w = { rule, pk, tuple, batchIds: new Set(), origins: [], minTs: accepted.ts, maxTs: accepted.ts, lateNegatives: false };
@@ -198,8 +208,14 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
   });
   out.stats.late = late.size;
 
-  // 2. one batch write of all rows; a partition whose rows did not all land is failed.
+  // 2. one batch write of all rows and summaries; a partition whose items did not all land is failed.
   const items = [...rows.values()];
+  for (const [pk, buckets] of summaries) {
+    for (const [bucket, s] of buckets) {
+      items.push(summaryItem(pk, bucket, [...s.entries.values()], s.expiresAt));
+      out.stats.summarized += s.entries.size;
+    }
+  }
   out.stats.candidates = items.length;
   const failedPartitions = new Set<string>();
   if (items.length > 0) {
@@ -336,6 +352,50 @@ function rowItem(pk: string, sk: string, row: RowData, stage: number, expiresAt:
   } as Item;
 }
 
+/** An until (stage -1) or missing-stage hit: all the state machine needs of it is its ordinal. */
+interface SummaryEntry {
+  readonly ts: bigint;
+  readonly tb: Scalar | null;
+  readonly id: string;
+  readonly stage: number;
+}
+
+/** partition → bucket start → the batch's entries (keyed by id and stage) and their TTL. */
+type Summaries = Map<string, Map<bigint, { entries: Map<string, SummaryEntry>; expiresAt: number }>>;
+
+function addSummaryEntry(summaries: Summaries, pk: string, entry: SummaryEntry, expiresAt: number): void {
+  let buckets = summaries.get(pk);
+  if (!buckets) summaries.set(pk, (buckets = new Map()));
+  const bucket = summaryBucketStart(entry.ts);
+  let s = buckets.get(bucket);
+  if (!s) buckets.set(bucket, (s = { entries: new Map(), expiresAt }));
+  s.entries.set(`${entry.id}\u0000${entry.stage}`, entry);
+  if (expiresAt > s.expiresAt) s.expiresAt = expiresAt;
+}
+
+/**
+ * One batch's until and missing-stage hits of one partition and time bucket, as one item
+ * (DESIGN.md "DynamoDB": summaries, not rows). It is written in the batch's BatchWriteItem with the
+ * rows, so it costs no request of its own, and its entries are a few dozen bytes each where a row
+ * is a write unit. The sort key names the bucket and a digest of the entries: a redelivered batch
+ * rewrites the same item, and a differently composed redelivery adds an item whose entries merge
+ * with the first on reading (an entry is an (event, stage) pair, so repeats are harmless).
+ * Entries keep the full id and nanosecond time: the state machine orders them exactly.
+ */
+function summaryItem(pk: string, bucket: bigint, entries: readonly SummaryEntry[], expiresAt: number): Item {
+  const plain = entries
+    .map((e) => [e.ts.toString(), e.tb, e.id, e.stage] as const)
+    .sort((a, b) => (a[0] !== b[0] ? (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1) : a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : a[3] - b[3]));
+  const json = JSON.stringify(plain);
+  return { pk, sk: summarySortKey(bucket, json), kind: "sum", n: plain.length, expiresAt, z: new Uint8Array(deflateRawSync(json)) };
+}
+
+function unpackSummary(item: Item): SummaryEntry[] {
+  if (!(item.z instanceof Uint8Array)) return [];
+  const plain = JSON.parse(inflateRawSync(item.z).toString("utf8")) as [string, Scalar | null, string, number][];
+  return plain.map(([ts, tb, id, stage]) => ({ ts: BigInt(ts), tb, id, stage }));
+}
+
 function failure(w: Work, err: unknown): PartitionFailure {
   return { partition: w.pk, ruleId: w.rule.id, origins: w.origins, error: errorText(err) };
 }
@@ -357,8 +417,9 @@ async function evaluatePartition(
   const { rule } = w;
   const nowSec = Math.floor(nowMs / 1000);
   const nowNs = BigInt(Math.floor(nowMs)) * NS_PER_MS;
+  // A summary item is keyed by the start of its time bucket, so the range starts at a bucket start.
   const range = mode === "batch"
-    ? { from: timeKey(w.minTs - rule.windowNs), to: timeKey(w.maxTs + rule.windowNs) + "~" }
+    ? { from: timeKey(summaryBucketStart(w.minTs - rule.windowNs)), to: timeKey(w.maxTs + rule.windowNs) + "~" }
     : {};
   for (let attempt = 0; ; attempt++) {
     const items = await ctx.store.query(w.pk, range, { nowSec, limit: options.partitionWindowCap + 1 });
@@ -403,10 +464,15 @@ function readPartition(items: readonly Item[]): { events: StoredEvent[]; claimed
   const byId = new Map<string, StoredEvent>();
   const claimed: Claims = new Map();
   const claimAlerts = new Set<string>();
+  const summarized: SummaryEntry[] = [];
   for (const item of items) {
     if (item.kind === "claim") {
       claimed.set(`${String(item.id)}#${String(item.stage)}`, String(item.alertId));
       claimAlerts.add(String(item.alertId));
+      continue;
+    }
+    if (item.kind === "sum") {
+      summarized.push(...unpackSummary(item));
       continue;
     }
     if (item.kind !== "row") continue;
@@ -421,6 +487,17 @@ function readPartition(items: readonly Item[]): { events: StoredEvent[]; claimed
       byId.set(id, e);
     }
     e.stages.add(Number(item.stage));
+  }
+  // Until and missing-stage hits only ever contribute their ordinal: an event known only from a
+  // summary gets no projection, and never becomes a present member of an alert.
+  for (const entry of summarized) {
+    let e = byId.get(entry.id);
+    if (!e) {
+      const data: RowData = { id: entry.id, ts: entry.ts, tb: entry.tb, ev: {}, truncated: [], x: null };
+      e = { data, ordinal: { ts: entry.ts, tiebreaker: entry.tb, id: entry.id }, stages: new Set() };
+      byId.set(entry.id, e);
+    }
+    e.stages.add(entry.stage);
   }
   const events = [...byId.values()].sort((a, b) => compareOrdinals(a.ordinal, b.ordinal));
   return { events, claimed, claimAlerts };

@@ -30,6 +30,23 @@ export function rowSortKey(ts: bigint, eventId: string, stage: number | "u"): st
   return `${timeKey(ts)}#${idKey(eventId)}#${stage === "u" ? "u" : `s${stage}`}`;
 }
 
+/**
+ * Until and missing-stage hits are summarised per time bucket. A window query starts at a bucket
+ * start so that it reads every summary that can hold a hit of the window; a minute keeps the extra
+ * stretch it reads small next to any rule's window and the number of items per batch low.
+ */
+export const SUMMARY_BUCKET_NS = 60_000_000_000n;
+
+export function summaryBucketStart(ns: bigint): bigint {
+  if (ns <= 0n) return 0n;
+  return ns - (ns % SUMMARY_BUCKET_NS);
+}
+
+/** Sort key of a summary item: its bucket (so a time range finds it) and a digest of its entries. */
+export function summarySortKey(bucketStartNs: bigint, entriesJson: string): string {
+  return `${timeKey(bucketStartNs)}#sum#${sha256(entriesJson).slice(0, 24)}`;
+}
+
 /** Sort key of a claim: the (event, expanded stage) pair an alert used. */
 export function claimSortKey(ts: bigint, eventId: string, expandedStage: number): string {
   return `${timeKey(ts)}#${idKey(eventId)}#c${expandedStage}`;

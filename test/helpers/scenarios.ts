@@ -15,13 +15,14 @@ export const RULE_QUERIES = {
   until: 'sequence by host.id with maxspan=30s [process where event.action == "start"] [network where true] until [process where event.action == "end"]',
   runs: 'sequence by host.id with maxspan=1m [authentication where event.outcome == "failure"] with runs=3 [authentication where event.outcome == "success"]',
   trailing: 'sequence by host.id with maxspan=1m [process where event.action == "start"] ![process where event.action == "end"]',
+  middle: 'sequence by host.id with maxspan=30s [process where event.action == "start"] ![process where event.action == "end"] [network where true]',
 } as const;
 
 export type Scenario =
-  | { kind: "attack" | "citrix" | "syspath" | "wrongKey" | "slow" | "noV" | "noise" | "auth" | "procNet" | "startEnd"; at: number; d1: number; d2: number; host: number };
+  | { kind: "attack" | "citrix" | "syspath" | "wrongKey" | "slow" | "noV" | "noise" | "auth" | "procNet" | "startEnd" | "startEndNet"; at: number; d1: number; d2: number; host: number };
 
 export const scenario: fc.Arbitrary<Scenario> = fc.record({
-  kind: fc.constantFrom("attack", "attack", "citrix", "syspath", "wrongKey", "slow", "noV", "noise", "auth", "procNet", "startEnd"),
+  kind: fc.constantFrom("attack", "attack", "citrix", "syspath", "wrongKey", "slow", "noV", "noise", "auth", "procNet", "startEnd", "startEndNet"),
   at: fc.integer({ min: 0, max: 600_000 }),
   d1: fc.integer({ min: 0, max: 40_000 }),
   d2: fc.integer({ min: 0, max: 40_000 }),
@@ -64,6 +65,12 @@ export function stream(scenarios: readonly Scenario[], options: StreamOptions = 
       case "auth": return [0, 1, 2, 3].map((k) => ev(t + k * (s.d1 % 9000), { event: { category: ["authentication"], outcome: k < 3 || s.d2 % 2 === 0 ? "failure" : "success" }, host }))
         .concat([ev(t + 3 * (s.d1 % 9000) + s.d2 % 20_000, { event: { category: ["authentication"], outcome: "success" }, host })]);
       case "procNet": return [ev(t, { event: { category: ["process"], action: "start" }, host }), ev(t + s.d1 % 30_000, { event: { category: ["network"], action: "connection_accepted" }, host })];
+      // An end between a start and a network event: the until rule's cancel, the middle rule's gap.
+      case "startEndNet": return [
+        ev(t, { event: { category: ["process"], action: "start" }, host }),
+        ...(s.d2 % 3 === 0 ? [] : [ev(t + (s.d1 % 20_000), { event: { category: ["process"], action: "end" }, host })]),
+        ev(t + (s.d1 % 20_000) + (s.d2 % 15_000), { event: { category: ["network"], action: "connection_accepted" }, host }),
+      ];
       case "startEnd": return [ev(t, { event: { category: ["process"], action: "start" }, host }), ...(s.d2 % 3 === 0 ? [] : [ev(t + s.d1 * 2, { event: { category: ["process"], action: "end" }, host })])];
     }
   };
