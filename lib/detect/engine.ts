@@ -189,6 +189,9 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
           if (negative) {
             addSummaryEntry(summaries, pk, { ts: accepted.ts, tb, id: accepted.id, stage: isUntil ? -1 : si }, expiresAt);
           } else {
+            // Every positive hit is stored, broad later stages too: skipping one until an earlier
+            // stage is seen needs a read first, and two concurrent invocations could then each
+            // miss the other's event (README "Streaming detection": why, and what bounds the cost).
             const sk = rowSortKey(accepted.ts, accepted.id, si);
             rows.set(`${pk}\u0000${sk}`, rowItem(pk, sk, row!, si, expiresAt));
           }
