@@ -186,6 +186,21 @@ describe("sequences in the stream", () => {
     expect(clean.alerts.map((a) => a.events.map((e) => (e as { event?: { id: string } }).event?.id ?? "missing"))).toEqual([["p21", "missing", "p22"]]);
   });
 
+  it("a flood of until hits in one partition is split into bounded summaries; a huge tiebreaker is bounded", async () => {
+    const store = new MemoryItemStore();
+    const ctx = { store, rules: [rule('sequence by host.id with maxspan=1m [process where process.pid == 1] [process where process.pid == 2] until [process where process.pid == 9]')] };
+    const flood = Array.from({ length: 1200 }, (_, i) => proc(1000 + i, 1000 + i, { process: { pid: 9 }, event: { id: `u${i}`, category: ["process"], action: "start", sequence: "s".repeat(100_000) } }));
+    const out = await run(ctx, flood);
+    expect(out.stats).toMatchObject({ summarized: 1200, candidates: 3 });
+    const items = await store.query(partitionKey("r1", ["h1"]), {}, { nowSec: 0 });
+    expect(items.map((i) => i.n)).toEqual(expect.arrayContaining([500, 500, 200]));
+    for (const i of items) expect((i.z as Uint8Array).length).toBeLessThan(100_000);
+    // the hits still cancel: p1, then the flood, then p2 gives nothing; a pair after the flood alerts
+    expect((await run(ctx, [proc(1, 500, { process: { pid: 1 } }), proc(2, 5000, { process: { pid: 2 } })])).alerts).toEqual([]);
+    const after = await run(ctx, [proc(3, 3000, { process: { pid: 1 } }), proc(4, 3500, { process: { pid: 2 } })]);
+    expect(after.alerts.map((a) => a.events.map((e) => (e as { event: { id: string } }).event.id))).toEqual([["p3", "p4"]]);
+  });
+
   it("sample rules alert on a combination within the look-back, each event used once per stage", async () => {
     const ctx = { store: new MemoryItemStore(), rules: [rule('sample by host.id [process where process.pid == 1] [process where process.pid == 2]', { from: "now-5m" })] };
     const a = await run(ctx, [proc(1, 0, { process: { pid: 1 } }), proc(2, 1000, { process: { pid: 2 } })]);

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  compile, compareOrdinals, evaluate, formatTimestamp, keyTuples, normaliseKey, parseTimestamp, SequenceMachine,
+  compile, compareOrdinals, evaluate, eventIdentity, formatTimestamp, keyTuples, normaliseKey, parseTimestamp, SequenceMachine,
   type EvaluateOptions, type Event, type Ordinal,
 } from "../lib/eql/index.js";
 
@@ -74,6 +74,14 @@ describe("ordering", () => {
     const o = (ts: bigint, tiebreaker: number | null, id: string): Ordinal => ({ ts, tiebreaker, id });
     const list = [o(2n, 1, "a"), o(1n, 5, "z"), o(1n, null, "y"), o(1n, 2, "b"), o(1n, 2, "a")];
     expect(list.sort(compareOrdinals).map((x) => `${x.ts}/${x.tiebreaker}/${x.id}`)).toEqual(["1/null/y", "1/2/a", "1/2/b", "1/5/z", "2/1/a"]);
+  });
+
+  it("an event.id is its identity up to 256 characters; a longer one is stood for by a stable digest", () => {
+    expect(eventIdentity({ event: { id: "a".repeat(256) } })).toBe("a".repeat(256));
+    const long = eventIdentity({ event: { id: "a".repeat(257) } });
+    expect(long).toMatch(/^sha256-id:[0-9a-f]{32}$/);
+    expect(eventIdentity({ event: { id: "a".repeat(257) }, other: 1 })).toBe(long);
+    expect(eventIdentity({ event: { id: "a".repeat(256) + "b" } })).not.toBe(long);
   });
 
   it("event queries come out in time order, with the tiebreaker field", () => {

@@ -194,6 +194,19 @@ describe("detect handler", () => {
     expect(await seedAlerts("again-")).toHaveLength(1);
   });
 
+  it("an attack whose events carry megabyte event.id values is still detected: the ids are digested", async () => {
+    const evs = seedAttack({ idPrefix: "hugeid", start: new Date(Date.now() - 90_000).toISOString() })
+      .map((e, i) => ({ ...e, event: { ...(e.event as object), id: `hugeid-${i}-` + "x".repeat(1_000_000) } }));
+    const event = sqsEvent(evs.map((e, i) => ({ id: `h${i}`, body: JSON.stringify(e) })));
+    expect(await detect(event, context())).toEqual({ batchItemFailures: [] });
+    const alerts = await seedAlerts("hugeid-");
+    expect(alerts).toHaveLength(1);
+    const members = (alerts[0] as unknown as { members: { id: string }[] }).members;
+    expect(members.map((m) => m.id.slice(0, 10))).toEqual(["sha256-id:", "sha256-id:", "sha256-id:"]);
+    // the projection keeps a clipped id, flagged, so the stored alert stays small
+    expect(JSON.stringify(alerts[0]!.alert).length).toBeLessThan(100_000);
+  });
+
   it("throws on a payload that is not an SQS event (Lambda retries the whole batch)", async () => {
     await expect(detect({ Records: [{ body: "x" }] }, context())).rejects.toThrow();
   });

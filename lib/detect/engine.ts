@@ -8,7 +8,7 @@ import type { Item, ItemStore, TxOp } from "../store/items.js";
 import type { Alert, AlertMember } from "./alert.js";
 import {
   alertId as makeAlertId, alertKey, capKey, claimSortKey, partitionKey, rowSortKey, suppressedMarkKey, suppressionKey,
-  RETRIAGE_DELAY_MINUTES, retriageKey, summaryBucketStart, summarySortKey, timeKey, timerKey,
+  RETRIAGE_DELAY_MINUTES, retriageKey, sha256, summaryBucketStart, summarySortKey, timeKey, timerKey,
 } from "./keys.js";
 import { project, toPlain } from "./projection.js";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
@@ -142,7 +142,7 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
     const { event } = accepted;
     const stream = eventStreamName(event);
     const tbv = tiebreaker(event);
-    const tb = tbv === null ? null : typeof tbv === "object" ? (tbv[0] ?? null) : tbv;
+    const tb = boundedTiebreaker(tbv === null ? null : typeof tbv === "object" ? (tbv[0] ?? null) : tbv);
     // Only the stages the index lists as candidates can match; their predicates decide. The
     // index has already checked the category of its candidates, so their condition alone decides.
     const byRule = new Map<DetectionRule, { si: number; indexed: boolean }[]>();
@@ -215,8 +215,10 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
   const items = [...rows.values()];
   for (const [pk, buckets] of summaries) {
     for (const [bucket, s] of buckets) {
-      items.push(summaryItem(pk, bucket, [...s.entries.values()], s.expiresAt));
-      out.stats.summarized += s.entries.size;
+      const entries = [...s.entries.values()];
+      // Bounded ids and tiebreakers keep an entry under about 600 bytes: 500 stay far below 400 KB.
+      for (let i = 0; i < entries.length; i += SUMMARY_MAX_ENTRIES) items.push(summaryItem(pk, bucket, entries.slice(i, i + SUMMARY_MAX_ENTRIES), s.expiresAt));
+      out.stats.summarized += entries.length;
     }
   }
   out.stats.candidates = items.length;
@@ -325,6 +327,18 @@ function stageIndexOf(rules: readonly DetectionRule[]): RulesIndex {
   return index;
 }
 
+/**
+ * The tiebreaker goes into every row, summary entry and alert member. Elastic Defend writes a
+ * number; a string of megabytes would make those items too large to write, so a long one keeps a
+ * prefix (which decides the order in any realistic case) and a digest of the rest.
+ */
+const MAX_TIEBREAKER_CHARS = 256;
+
+function boundedTiebreaker(tb: Scalar | null): Scalar | null {
+  if (typeof tb !== "string" || tb.length <= MAX_TIEBREAKER_CHARS) return tb;
+  return `${tb.slice(0, MAX_TIEBREAKER_CHARS - 64)}#${sha256(tb)}`;
+}
+
 function ttlSeconds(baseNs: bigint, windowNs: bigint, latenessMs: number): number {
   return Number((baseNs + windowNs) / NS_PER_MS / 1000n) + Math.ceil(latenessMs / 1000) + 1;
 }
@@ -362,6 +376,8 @@ interface SummaryEntry {
   readonly id: string;
   readonly stage: number;
 }
+
+const SUMMARY_MAX_ENTRIES = 500;
 
 /** partition → bucket start → the batch's entries (keyed by id and stage) and their TTL. */
 type Summaries = Map<string, Map<bigint, { entries: Map<string, SummaryEntry>; expiresAt: number }>>;

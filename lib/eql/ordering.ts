@@ -63,10 +63,21 @@ function rawGetter(field: string): (event: Event) => unknown {
 
 const eventIdGetter = fieldGetter(["event", "id"]);
 
-/** `event.id` when present, else a SHA-256 of the canonical event, so redelivered copies agree. */
+/** Longest `event.id` used as it is; a longer one is stood for by its digest. */
+export const MAX_EVENT_ID_CHARS = 256;
+
+/**
+ * `event.id` when present, else a SHA-256 of the canonical event, so redelivered copies agree.
+ * The identity is stored in every candidate row, summary, claim and alert: an `event.id` of
+ * megabytes would make those items too large to write (DynamoDB's 400 KB), failing every batch
+ * it came in, so a long one is replaced by its digest rather than the event being rejected.
+ */
 export function eventIdentity(event: Event): string {
   const id = eventIdGetter(event);
-  if (typeof id === "string" || typeof id === "number") return String(id);
+  if (typeof id === "string" || typeof id === "number") {
+    const text = String(id);
+    return text.length <= MAX_EVENT_ID_CHARS ? text : "sha256-id:" + createHash("sha256").update(text).digest("hex").slice(0, 32);
+  }
   return "sha256:" + createHash("sha256").update(canonicalJson(event)).digest("hex").slice(0, 32);
 }
 
