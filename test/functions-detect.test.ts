@@ -194,9 +194,16 @@ describe("detect handler", () => {
     expect(await seedAlerts("again-")).toHaveLength(1);
   });
 
-  it("an attack whose events carry megabyte event.id values is still detected: the ids are digested", async () => {
-    const evs = seedAttack({ idPrefix: "hugeid", start: new Date(Date.now() - 90_000).toISOString() })
-      .map((e, i) => ({ ...e, event: { ...(e.event as object), id: `hugeid-${i}-` + "x".repeat(1_000_000) } }));
+  it("an attack whose events carry megabyte ids, join keys and tiebreakers is still detected", async () => {
+    const entity = "E".repeat(1_000_000);
+    const evs = seedAttack({ idPrefix: "hugeid", start: new Date(Date.now() - 90_000).toISOString() }).map((e, i) => {
+      const p = e.process as Record<string, unknown> & { parent?: Record<string, unknown> };
+      return {
+        ...e,
+        event: { ...(e.event as object), id: `hugeid-${i}-` + "x".repeat(1_000_000), sequence: "s".repeat(1_000_000) },
+        process: { ...p, ...(i < 2 ? { entity_id: entity } : { parent: { ...p.parent, entity_id: entity } }) },
+      };
+    });
     const event = sqsEvent(evs.map((e, i) => ({ id: `h${i}`, body: JSON.stringify(e) })));
     expect(await detect(event, context())).toEqual({ batchItemFailures: [] });
     const alerts = await seedAlerts("hugeid-");

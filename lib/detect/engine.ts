@@ -142,7 +142,7 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
     const { event } = accepted;
     const stream = eventStreamName(event);
     const tbv = tiebreaker(event);
-    const tb = boundedTiebreaker(tbv === null ? null : typeof tbv === "object" ? (tbv[0] ?? null) : tbv);
+    const tb = boundedValue(tbv === null ? null : typeof tbv === "object" ? (tbv[0] ?? null) : tbv);
     // Only the stages the index lists as candidates can match; their predicates decide. The
     // index has already checked the category of its candidates, so their condition alone decides.
     const byRule = new Map<DetectionRule, { si: number; indexed: boolean }[]>();
@@ -184,7 +184,8 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
         const extraMs = rule.trailingMissing ? Number(rule.windowNs / NS_PER_MS) + options.allowedLatenessMs + 3_600_000 : 0;
         const expiresAt = ttlSeconds(accepted.ts > nowNs ? accepted.ts : nowNs, rule.windowNs, options.allowedLatenessMs + extraMs);
         if (!negative) row ??= data();
-        for (const tuple of kt.tuples) {
+        for (const fullTuple of kt.tuples) {
+          const tuple = fullTuple.map(boundedValue);
           const pk = partitionKey(rule.id, tuple);
           if (negative) {
             addSummaryEntry(summaries, pk, { ts: accepted.ts, tb, id: accepted.id, stage: isUntil ? -1 : si }, expiresAt);
@@ -328,15 +329,17 @@ function stageIndexOf(rules: readonly DetectionRule[]): RulesIndex {
 }
 
 /**
- * The tiebreaker goes into every row, summary entry and alert member. Elastic Defend writes a
- * number; a string of megabytes would make those items too large to write, so a long one keeps a
- * prefix (which decides the order in any realistic case) and a digest of the rest.
+ * The tiebreaker goes into every row, summary entry and alert member, and join-key values into
+ * alerts (`group.by`) and timers. Elastic Defend writes short values; a string of megabytes would
+ * make those items too large to write, failing the batch on every delivery. So a long one keeps a
+ * prefix (which decides the order in any realistic case) and a digest of the whole: distinct
+ * values stay distinct, and every path (batch, sweep, redelivery) derives the same form.
  */
-const MAX_TIEBREAKER_CHARS = 256;
+const MAX_STORED_VALUE_CHARS = 256;
 
-function boundedTiebreaker(tb: Scalar | null): Scalar | null {
-  if (typeof tb !== "string" || tb.length <= MAX_TIEBREAKER_CHARS) return tb;
-  return `${tb.slice(0, MAX_TIEBREAKER_CHARS - 64)}#${sha256(tb)}`;
+function boundedValue<T extends Scalar | null>(v: T): T | string {
+  if (typeof v !== "string" || v.length <= MAX_STORED_VALUE_CHARS) return v;
+  return `${v.slice(0, MAX_STORED_VALUE_CHARS - 65)}#${sha256(v)}`;
 }
 
 function ttlSeconds(baseNs: bigint, windowNs: bigint, latenessMs: number): number {
