@@ -143,15 +143,15 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
     const stream = eventStreamName(event);
     const tbv = tiebreaker(event);
     const tb = boundedValue(tbv === null ? null : typeof tbv === "object" ? (tbv[0] ?? null) : tbv);
-    // Only the stages the index lists as candidates can match; their predicates decide. The
-    // index has already checked the category of its candidates, so their condition alone decides.
+    // The index returns exactly the stages the event matches (category and condition); stages
+    // compiled with another category field are tested one by one.
     const byRule = new Map<DetectionRule, { si: number; indexed: boolean }[]>();
     const add = (rule: DetectionRule, si: number, indexed: boolean) => {
       const list = byRule.get(rule);
       if (list) list.push({ si, indexed });
       else byRule.set(rule, [{ si, indexed }]);
     };
-    for (const c of index.candidates(event)) add(c.value.rule, c.value.stage, true);
+    for (const c of index.matches(event)) add(c.value.rule, c.value.stage, true);
     for (const { rule, stage } of index.unindexed) add(rule, stage, false);
     for (const [rule, candidateStages] of byRule) {
       if (!rule.inScope(stream)) continue;
@@ -160,7 +160,7 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
         const p = project(event, rule.fields);
         return { id: accepted.id, ts: accepted.ts, tb, ev: p.event, truncated: p.truncated, x: rule.exception(event, nowMs) };
       };
-      const test = (stage: CompiledStage, indexed: boolean) => (indexed ? stage.condition(event) : stage.matches(event));
+      const test = (stage: CompiledStage, indexed: boolean) => indexed || stage.matches(event);
       if (query.kind === "EventQuery") {
         if (test(query.stages[0]!, candidateStages[0]!.indexed)) eventAlerts.push({ rule, data: data(), origin: accepted.origin });
         continue;
@@ -301,7 +301,8 @@ interface RuleStage {
 }
 
 interface RulesIndex {
-  readonly candidates: (event: Event) => IndexedStage<RuleStage>[];
+  /** The indexed stages the event matches, exactly. */
+  readonly matches: (event: Event) => IndexedStage<RuleStage>[];
   /** Stages compiled with another category field (`event_category_override`): always tested. */
   readonly unindexed: readonly RuleStage[];
 }
@@ -323,7 +324,7 @@ function stageIndexOf(rules: readonly DetectionRule[]): RulesIndex {
     });
   }
   const built = buildStageIndex(entries, DEFAULT_CATEGORY_FIELD);
-  index = { candidates: (e) => built.candidates(e), unindexed };
+  index = { matches: (e) => built.matches(e), unindexed };
   indexes.set(rules, index);
   return index;
 }
