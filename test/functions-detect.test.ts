@@ -194,14 +194,19 @@ describe("detect handler", () => {
     expect(await seedAlerts("again-")).toHaveLength(1);
   });
 
-  it("an attack whose events carry megabyte ids, join keys and tiebreakers is still detected", async () => {
+  it("an attack whose events carry megabyte ids, join keys, tiebreakers and arguments is still detected", async () => {
     const entity = "E".repeat(1_000_000);
+    // 64 arguments of 2,048 three-byte characters: 390 KB per field, incompressible enough
+    const bulkyArgs = Array.from({ length: 64 }, (_, a) => Array.from({ length: 2048 }, (_, c) => String.fromCharCode(0x4e00 + ((a * 2048 + c) * 7919) % 20000)).join(""));
     const evs = seedAttack({ idPrefix: "hugeid", start: new Date(Date.now() - 90_000).toISOString() }).map((e, i) => {
       const p = e.process as Record<string, unknown> & { parent?: Record<string, unknown> };
       return {
         ...e,
         event: { ...(e.event as object), id: `hugeid-${i}-` + "x".repeat(1_000_000), sequence: "s".repeat(1_000_000) },
-        process: { ...p, ...(i < 2 ? { entity_id: entity } : { parent: { ...p.parent, entity_id: entity } }) },
+        process: {
+          ...p, args: [...((p.args as string[] | undefined) ?? []), ...bulkyArgs],
+          parent: { ...p.parent, args: bulkyArgs, ...(i < 2 ? {} : { entity_id: entity }) }, ...(i < 2 ? { entity_id: entity } : {}),
+        },
       };
     });
     const event = sqsEvent(evs.map((e, i) => ({ id: `h${i}`, body: JSON.stringify(e) })));
@@ -210,8 +215,9 @@ describe("detect handler", () => {
     expect(alerts).toHaveLength(1);
     const members = (alerts[0] as unknown as { members: { id: string }[] }).members;
     expect(members.map((m) => m.id.slice(0, 10))).toEqual(["sha256-id:", "sha256-id:", "sha256-id:"]);
-    // the projection keeps a clipped id, flagged, so the stored alert stays small
-    expect(JSON.stringify(alerts[0]!.alert).length).toBeLessThan(100_000);
+    // the projections are clipped to their budget and the cut fields flagged
+    expect(Buffer.byteLength(JSON.stringify(alerts[0]!.alert))).toBeLessThan(100_000);
+    expect(alerts[0]!.alert.flags?.join()).toContain("process.args");
   });
 
   it("throws on a payload that is not an SQS event (Lambda retries the whole batch)", async () => {

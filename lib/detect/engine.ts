@@ -157,7 +157,7 @@ export async function detectBatch(ctx: DetectContext, batch: readonly AcceptedEv
       if (!rule.inScope(stream)) continue;
       const query = rule.query;
       const data = (): RowData => {
-        const p = project(event, rule.fields);
+        const p = project(event, rule.fields, rule.projectionBudget);
         return { id: accepted.id, ts: accepted.ts, tb, ev: p.event, truncated: p.truncated, x: rule.exception(event, nowMs) };
       };
       const test = (stage: CompiledStage, indexed: boolean) => indexed || stage.matches(event);

@@ -1,6 +1,6 @@
 import type { CompiledQuery, CompiledStage, Event, SequenceSpec } from "../eql/index.js";
 import type { Rule } from "../rules/index.js";
-import { TRIAGE_FIELDS } from "./projection.js";
+import { projectionBudget, TRIAGE_FIELDS } from "./projection.js";
 import { parseLookback, ruleIntervalMs, suppressionConfig, type SuppressionConfig } from "./suppression-config.js";
 
 /** What an alert carries of the rule's ATT&CK mapping: one entry per tactic and technique. */
@@ -36,6 +36,8 @@ export interface DetectionRule {
   readonly trailingMissing: boolean;
   /** Fields kept in candidate rows and alerts. */
   readonly fields: readonly string[];
+  /** Bytes each kept event may take, so that an alert of this rule fits one item (projection.ts). */
+  readonly projectionBudget: number;
   readonly inScope: (streamName: string | null) => boolean;
   /** The id of the exception item an event matches at `nowMs`, or null. */
   readonly exception: (event: Event, nowMs: number) => string | null;
@@ -97,6 +99,7 @@ export function buildDetectionRule(rule: Rule, query: CompiledQuery, extras: Rul
     windowNs: BigInt(Math.round(windowMs)) * 1_000_000n,
     trailingMissing: query.kind === "Sequence" && expanded.length > 0 && expanded[expanded.length - 1]!.missing,
     fields,
+    projectionBudget: projectionBudget(expanded.filter((s) => !s.missing).length),
     inScope: extras.inScope ?? (() => true),
     exception: extras.exception ?? (() => null),
     suppression,
