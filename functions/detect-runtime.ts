@@ -6,11 +6,10 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { loadDetectionRules } from "../lib/detect/load-rules.js";
 import type { DetectContext, EngineOptions } from "../lib/detect/engine.js";
-import { rejectedQueueSender, type RejectedSender } from "../lib/ingest/rejected-queue.js";
-import { s3ClientFromEnv, s3ObjectReader, type ObjectReader } from "../lib/ingest/s3.js";
+import type { RejectedSender } from "../lib/ingest/rejected-queue.js";
+import type { ObjectReader } from "../lib/ingest/s3.js";
 import type { IngestOptions } from "../lib/ingest/decode.js";
 import { ENV } from "../lib/infra/env.js";
 import { DynamoDbItemStore } from "../lib/store/dynamodb.js";
@@ -73,8 +72,16 @@ async function build(env: Readonly<Record<string, string | undefined>>, purpose:
     // The store adapter retries throttling and 5xx itself, with jitter; SDK retries on top would
     // multiply into tens of seconds on a persistent fault before the partition is reported failed.
     detect: { store: lazyStore(() => new DynamoDbItemStore({ client: new DynamoDBClient({ maxAttempts: 1 }), tableName: table! })), rules: loaded.rules, options },
-    rejected: rejectedQueueUrl ? lazySender(() => rejectedQueueSender({ client: new SQSClient({}), queueUrl: rejectedQueueUrl })) : noRejectedQueue,
-    s3: lazyReader(() => s3ObjectReader(s3ClientFromEnv(env))),
+    rejected: rejectedQueueUrl
+      ? lazySender(async () => {
+        const [{ SQSClient }, { rejectedQueueSender }] = await Promise.all([import("@aws-sdk/client-sqs"), import("../lib/ingest/rejected-queue.js")]);
+        return rejectedQueueSender({ client: new SQSClient({}), queueUrl: rejectedQueueUrl });
+      })
+      : noRejectedQueue,
+    s3: lazyReader(async () => {
+      const { s3ClientFromEnv, s3ObjectReader } = await import("../lib/ingest/s3.js");
+      return s3ObjectReader(s3ClientFromEnv(env));
+    }),
     ingest: { maxFutureSkewMs: skew * 1000 },
     ruleCount: loaded.rules.length,
   };
@@ -86,6 +93,9 @@ async function build(env: Readonly<Record<string, string | undefined>>, purpose:
 // records are the exception, and the store is used only when a rule has a candidate (rarely, with
 // few rules). A failed construction rejects the call that needed the client, as the client's own
 // failure would, and is tried again on the next call.
+// The S3 and SQS client modules are also imported on first use (esbuild keeps a dynamically
+// imported module in the one-file bundle but runs its top level only when the import happens):
+// a deployment without S3 ingest never pays for evaluating the S3 client at all.
 
 function lazyStore(make: () => ItemStore): ItemStore {
   let store: ItemStore | undefined;
@@ -100,14 +110,23 @@ function lazyStore(make: () => ItemStore): ItemStore {
   };
 }
 
-function lazySender(make: () => RejectedSender): RejectedSender {
-  let sender: RejectedSender | undefined;
-  return { send: async (rejected) => (sender ??= make()).send(rejected) };
+/** A value made on first use; a failed making is tried again on the next use. */
+function onFirstUse<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= make().catch((err: unknown) => {
+    made = undefined;
+    throw err;
+  }));
 }
 
-function lazyReader(make: () => ObjectReader): ObjectReader {
-  let reader: ObjectReader | undefined;
-  return { open: async (bucket, key, options) => (reader ??= make()).open(bucket, key, options) };
+function lazySender(make: () => Promise<RejectedSender>): RejectedSender {
+  const sender = onFirstUse(make);
+  return { send: async (rejected) => (await sender()).send(rejected) };
+}
+
+function lazyReader(make: () => Promise<ObjectReader>): ObjectReader {
+  const reader = onFirstUse(make);
+  return { open: async (bucket, key, options) => (await reader()).open(bucket, key, options) };
 }
 
 const noRejectedQueue: RejectedSender = {

@@ -21,6 +21,7 @@ import { startDynamoProxy, type DynamoProxy } from "./helpers/dynamodb-proxy.js"
 import { startDynamoLocal, testDynamoClient, type TestDynamo } from "./helpers/dynamodb-local.js";
 import { RULE_QUERIES, scenario, stream } from "./helpers/scenarios.js";
 import { seedAttack } from "./helpers/seed-attack.js";
+import { s3Notification, startS3, type TestS3 } from "./helpers/s3.js";
 import { startSqs, type TestSqs } from "./helpers/sqs-server.js";
 
 const NUM_RUNS = Number(process.env.HANDLER_RUNS ?? 8);
@@ -30,6 +31,7 @@ const TABLE = "state";
 let dynamo: TestDynamo;
 let proxy: DynamoProxy;
 let sqs: TestSqs;
+let s3: TestS3;
 let rejectedUrl: string;
 let rulesDir: string;
 let doc: DynamoDBDocumentClient;
@@ -59,7 +61,7 @@ function setEnv(values: Record<string, string>): void {
 }
 
 beforeAll(async () => {
-  [dynamo, sqs] = await Promise.all([startDynamoLocal(), startSqs()]);
+  [dynamo, sqs, s3] = await Promise.all([startDynamoLocal(), startSqs(), startS3(["ingest-bucket"], { acceptKeys: [{ accessKeyId: "x", secretAccessKey: "x" }] })]);
   proxy = await startDynamoProxy(dynamo.endpoint);
   await createStateTable(testDynamoClient(dynamo.endpoint), TABLE);
   doc = DynamoDBDocumentClient.from(testDynamoClient(dynamo.endpoint));
@@ -68,7 +70,7 @@ beforeAll(async () => {
   writeRules(rulesDir);
   setEnv({
     AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "x", AWS_SECRET_ACCESS_KEY: "x",
-    AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint, AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint, AWS_ENDPOINT_URL_SQS: sqs.endpoint, AWS_ENDPOINT_URL_S3: s3.endpoint,
     STATE_TABLE: TABLE, REJECTED_QUEUE_URL: rejectedUrl, RULES_DIR: rulesDir,
     POWERTOOLS_METRICS_NAMESPACE: "EqlStreamTriageTest", POWERTOOLS_LOG_LEVEL: "ERROR",
   });
@@ -83,6 +85,7 @@ afterAll(async () => {
   }
   await proxy?.stop();
   await sqs?.stop();
+  await s3?.stop();
   await dynamo?.stop();
   if (rulesDir) rmSync(rulesDir, { recursive: true, force: true });
 });
@@ -184,6 +187,14 @@ describe("detect handler", () => {
     expect(values.Alerts).toBe(2);
     expect(typeof values.AlertLagMs === "number" || Array.isArray(values.AlertLagMs)).toBe(true);
     expect(emf.some((m) => m.Reason === "invalid_json" && m.RejectedByReason === 1)).toBe(true);
+  });
+
+  it("reads events from S3 objects named in S3 notifications", async () => {
+    const evs = seedAttack({ idPrefix: "froms3", start: new Date(Date.now() - 80_000).toISOString() });
+    await s3.put("ingest-bucket", "logs/2026/11/29/part 1.ndjson", ndjson(evs));
+    const event = sqsEvent([{ id: "s3-1", body: s3Notification([{ bucket: "ingest-bucket", key: "logs/2026/11/29/part 1.ndjson" }]) }]);
+    expect(await detect(event, context())).toEqual({ batchItemFailures: [] });
+    expect((await seedAlerts("froms3-")).map((a) => alertMembers(a.alert))).toEqual([["froms3-1", "froms3-2", "froms3-3"]]);
   });
 
   it("is idempotent: a redelivered batch raises nothing new", async () => {

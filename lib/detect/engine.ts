@@ -303,11 +303,12 @@ interface RuleStage {
 interface RulesIndex {
   /** The indexed stages the event matches, exactly. */
   readonly matches: (event: Event) => IndexedStage<RuleStage>[];
-  /** Stages compiled with another category field (`event_category_override`): always tested. */
+  /** Stages tested one by one: all of a small rule set, and those compiled with another category field (`event_category_override`). */
   readonly unindexed: readonly RuleStage[];
 }
 
 const indexes = new WeakMap<readonly DetectionRule[], RulesIndex>();
+const SMALL_RULE_SET_STAGES = 8;
 
 /** The stage index of a rule set, built once per set. */
 function stageIndexOf(rules: readonly DetectionRule[]): RulesIndex {
@@ -323,8 +324,14 @@ function stageIndexOf(rules: readonly DetectionRule[]): RulesIndex {
       else unindexed.push({ rule, stage: i });
     });
   }
-  const built = buildStageIndex(entries, DEFAULT_CATEGORY_FIELD);
-  index = { matches: (e) => built.matches(e), unindexed };
+  // A handful of stages is tested faster one by one than through an index, whose construction
+  // (and first use) costs milliseconds of every cold start.
+  if (entries.length <= SMALL_RULE_SET_STAGES) {
+    index = { matches: () => [], unindexed: [...entries.map((e) => e.value), ...unindexed] };
+  } else {
+    const built = buildStageIndex(entries, DEFAULT_CATEGORY_FIELD);
+    index = { matches: (e) => built.matches(e), unindexed };
+  }
   indexes.set(rules, index);
   return index;
 }

@@ -1,10 +1,6 @@
 /** Public API of lib/rules: rule TOML loading, the rule model, and compiling a rule's EQL query. */
 export {
-  ALERT_SUPPRESSION_UNITS, AlertSuppressionSchema, EqlRuleSchema, EsqlRuleSchema, InvestigateProviderSchema,
-  InvestigateTransformSchema, InvestigationFieldsSchema, isDeprecated, isEqlRule, MachineLearningRuleSchema, MATURITIES,
-  NewTermsRuleSchema, NewTermsSchema, OsqueryTransformSchema, QueryRuleSchema, RULE_TYPES, RuleDocumentSchema,
-  RuleMetadataSchema, RuleSchema, RuleTransformSchema, SEVERITIES, ThreatMatchRuleSchema, ThreatSchema,
-  ThreatSubtechniqueSchema, ThreatTacticSchema, ThreatTechniqueSchema, ThresholdRuleSchema, ThresholdSchema,
+  ALERT_SUPPRESSION_UNITS, isDeprecated, isEqlRule, MATURITIES, RULE_TYPES, ruleDocumentSchema, ruleSchemas, SEVERITIES,
   type AlertSuppression, type EqlRule, type EsqlRule, type InvestigateProvider, type InvestigateTransform,
   type MachineLearningRule, type Maturity, type NewTermsRule, type OsqueryTransform, type QueryRule, type Rule,
   type RuleDocument, type RuleMetadata, type RuleTransform, type RuleType, type Severity, type Threat,

@@ -8,7 +8,7 @@ import path from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import type * as z from "zod";
 import { type FieldPath, RuleLoadError } from "./errors.js";
-import { RuleDocumentSchema, type Rule, type RuleMetadata, type RuleTransform } from "./model.js";
+import { ruleDocumentSchema, type Rule, type RuleMetadata, type RuleTransform } from "./model.js";
 
 /** A rule file that loaded: the validated tables plus the source text (for error positions). */
 export interface LoadedRule {
@@ -38,7 +38,7 @@ export function parseRule(text: string, file: string): RuleLoadResult {
     }
     throw err;
   }
-  const parsed = RuleDocumentSchema.safeParse(raw);
+  const parsed = ruleDocumentSchema(raw).safeParse(raw);
   if (!parsed.success) {
     return fail(file, parsed.error.issues.map((issue) => schemaError(file, issue, raw)));
   }

@@ -33,8 +33,14 @@ export interface TestS3 {
 /** s3rver accepts requests signed with this key pair. */
 export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
 
-export async function startS3(buckets: string[]): Promise<TestS3> {
+/**
+ * `acceptKeys`: further key pairs s3rver accepts, for code under test that signs with the same
+ * credentials as its other local services (DynamoDB Local keeps one database per access key).
+ */
+export async function startS3(buckets: string[], options: { acceptKeys?: readonly { accessKeyId: string; secretAccessKey: string }[] } = {}): Promise<TestS3> {
   const S3rver = require("s3rver") as S3rverConstructor;
+  const { DUMMY_ACCOUNT } = require("s3rver/lib/models/account") as { DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void } };
+  for (const k of options.acceptKeys ?? []) DUMMY_ACCOUNT.createKeyPair(k.accessKeyId, k.secretAccessKey);
   const directory = await mkdtemp(path.join(tmpdir(), "s3rver-"));
   const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory, configureBuckets: buckets.map((name) => ({ name })) });
   const { port } = await server.run();
