@@ -24,7 +24,7 @@
  * `measureBundles` and prints `formatBundleReport`.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -33,6 +33,7 @@ import { parseArgs } from "node:util";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { build, transform, type BuildOptions, type Metafile } from "esbuild";
 import { BUNDLE_OPTIONS, FUNCTION_NAMES, PROJECT_ROOT, defaultEntry, type FunctionName } from "../lib/infra/bundling.js";
+import { buildRuleCacheSync, RULES_CACHE_FILE } from "../lib/rules/parse-cache.js";
 
 export const BUNDLE_TARGETS = { bundleRatio: 1.2, coldStartRatio: 1.2 } as const;
 const DEFAULT_ROUNDS = 7;
@@ -331,10 +332,14 @@ function variant(runs: readonly Run[]): ColdStartVariant {
 
 /** How many rules the handler loaded, from its Powertools "rules loaded" log line. */
 function rulesLoaded(run: Run): number {
+  return rulesLoadedField(run, "rules");
+}
+
+function rulesLoadedField(run: Run, field: "rules" | "cached"): number {
   for (const line of run.stdout.split("\n")) {
     if (!line.includes('"rules loaded"')) continue;
     try {
-      const n = (JSON.parse(line) as { rules?: unknown }).rules;
+      const n = (JSON.parse(line) as Record<string, unknown>)[field];
       if (typeof n === "number") return n;
     } catch {
       // not JSON: keep looking
@@ -346,11 +351,16 @@ function rulesLoaded(run: Run): number {
 async function measureColdStart(bundle: string, stub: string, rounds: number, notes: string[]): Promise<ColdStartFigures> {
   const work = mkdtempSync(path.join(tmpdir(), "bench-rules-"));
   try {
-    const seedDir = path.join(PROJECT_ROOT, "rules");
+    // Each rule folder as a deployment has it: the files plus the cache of their validated form
+    // that bundling writes next to them (lib/infra/bundling.ts ruleCacheCommands).
+    const seedDir = path.join(work, "seed-rules");
+    cpSync(path.join(PROJECT_ROOT, "rules"), seedDir, { recursive: true });
+    writeFileSync(path.join(seedDir, RULES_CACHE_FILE), buildRuleCacheSync(seedDir).json);
     let allDir: string | null = null;
     if (existsSync(ALL_RULES_ARCHIVE)) {
       allDir = path.join(work, "rules");
       writeAllRules(allDir);
+      writeFileSync(path.join(allDir, RULES_CACHE_FILE), buildRuleCacheSync(allDir).json);
     } else notes.push(`cold start with all rules skipped: ${path.relative(PROJECT_ROOT, ALL_RULES_ARCHIVE)} is missing`);
 
     // Warm the page cache and check each variant once before timing.
@@ -362,6 +372,10 @@ async function measureColdStart(bundle: string, stub: string, rounds: number, no
     }
     const seedRules = rulesLoaded(checks[0]!);
     const allRules = checks[1] ? rulesLoaded(checks[1]) : 0;
+    for (const c of checks) {
+      const cached = rulesLoadedField(c, "cached");
+      if (cached !== rulesLoaded(c)) notes.push(`the cold start took ${cached} of ${rulesLoaded(c)} rules from the rule cache; expected all`);
+    }
 
     const stubRuns: Run[] = [];
     const seedRuns: Run[] = [];

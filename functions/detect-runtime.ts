@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { loadDetectionRules } from "../lib/detect/load-rules.js";
+import { readRuleCache } from "../lib/rules/parse-cache.js";
 import type { DetectContext, EngineOptions } from "../lib/detect/engine.js";
 import type { RejectedSender } from "../lib/ingest/rejected-queue.js";
 import type { ObjectReader } from "../lib/ingest/s3.js";
@@ -59,13 +60,17 @@ async function build(env: Readonly<Record<string, string | undefined>>, purpose:
 
   const rulesDir = env[ENV.rulesDir] ?? defaultRulesDir();
   const started = Date.now();
-  const loaded = await loadDetectionRules([rulesDir], { matchEventsWithoutDataStream: withoutDataStream !== "false" });
+  // The rules were validated when the function was bundled (lib/rules/parse-cache.ts); a rule
+  // folder without that cache, or a file changed since, is parsed and validated here.
+  const { cache, problem: cacheProblem } = await readRuleCache(rulesDir);
+  if (cacheProblem) logger.warn("rule cache not used", { problem: cacheProblem });
+  const loaded = await loadDetectionRules([rulesDir], { matchEventsWithoutDataStream: withoutDataStream !== "false", ...(cache ? { cache } : {}) });
   // A broken rule is reported and skipped (cdk-nag style isolation); no rule at all is a broken
   // deployment, and failing loudly keeps the events in the queue rather than dropping them.
   for (const p of loaded.problems) logger.error("rule skipped", { problem: p });
   if (loaded.problems.length > 0) metrics.addMetric("RuleErrors", "Count", loaded.problems.length);
   if (loaded.rules.length === 0) throw new ConfigurationError(`no loadable EQL rule in ${rulesDir}`);
-  logger.info("rules loaded", { rules: loaded.rules.length, skipped: loaded.skipped, ms: Date.now() - started, rulesDir });
+  logger.info("rules loaded", { rules: loaded.rules.length, skipped: loaded.skipped, cached: cache?.size ?? 0, ms: Date.now() - started, rulesDir });
 
   const options: Partial<EngineOptions> = { allowedLatenessMs: lateness * 1000 };
   return {

@@ -58,6 +58,10 @@ function expectBundle(dir: string, folders: readonly string[]): void {
     expect(rules.some((f) => f.endsWith(".toml"))).toBe(true);
     // The Elastic License must travel with every copy of the rule files.
     expect(rules).toContain("LICENSE-Elastic-License-2.0.txt");
+    // ... and the rules validated at synth (lib/rules/parse-cache.ts), one entry per rule file
+    const cache = JSON.parse(readFileSync(path.join(dir, "rules", ".rules-cache.json"), "utf8")) as { version: number; entries: object };
+    expect(cache.version).toBe(1);
+    expect(Object.keys(cache.entries)).toHaveLength(rules.filter((f) => f.endsWith(".toml")).length);
   }
 }
 
@@ -170,6 +174,8 @@ describe("the bundled detect handler", () => {
     expect(rejected.Messages?.map((m) => m.Body)).toEqual(["this is not an event", "this is not an event"]); // at-least-once: once per delivery
     // Powertools wrote its EMF metrics to stdout in the configured namespace.
     expect(first.stdout).toContain('"Namespace":"EqlStreamTriage"');
+    // The rules came from the cache built at synth, not from parsing their TOML again.
+    expect(first.stdout).toMatch(/"rules loaded".*"cached":1/);
     ddb.destroy();
   }, 120_000);
 

@@ -1,5 +1,5 @@
 import { access } from "node:fs/promises";
-import { checkRule, loadExceptionsForRules, loadRules, type LoadedRule } from "../rules/index.js";
+import { checkRule, loadExceptionsForRules, loadRules, type LoadedRule, type RuleCacheLookup } from "../rules/index.js";
 import { buildDetectionRule, type DetectionRule } from "./rule.js";
 import { compileIndexScope } from "./scope.js";
 
@@ -18,7 +18,9 @@ export interface LoadedDetectionRules {
  * index scope, suppression) into stream-ready rules. A rule that fails to load or compile is
  * reported and skipped; it never stops the others.
  */
-export async function loadDetectionRules(paths: readonly string[], options: { matchEventsWithoutDataStream?: boolean } = {}): Promise<LoadedDetectionRules> {
+export async function loadDetectionRules(
+  paths: readonly string[], options: { matchEventsWithoutDataStream?: boolean; cache?: RuleCacheLookup } = {},
+): Promise<LoadedDetectionRules> {
   const missingPaths: string[] = [];
   for (const p of paths) {
     try {
@@ -30,7 +32,8 @@ export async function loadDetectionRules(paths: readonly string[], options: { ma
   const problems: string[] = [];
   let skipped = 0;
   const loaded: LoadedRule[] = [];
-  for (const r of await loadRules(paths.filter((p) => !missingPaths.includes(p)))) {
+  const found = paths.filter((p) => !missingPaths.includes(p));
+  for (const r of await loadRules(found, options.cache ? { cache: options.cache } : {})) {
     if (r.success) loaded.push(r.rule);
     else {
       skipped++;

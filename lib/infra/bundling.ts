@@ -3,9 +3,11 @@
  * NodejsFunction `bundling` props, and the bundle benchmark (bench/bundle.ts) builds with the very
  * same esbuild options. No aws-cdk-lib import, so the benchmark does not load the CDK.
  */
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildRuleCacheSync, RULES_CACHE_FILE, ruleTextDigest } from "../rules/parse-cache.js";
 
 /** The repository root (the folder with package.json and package-lock.json). */
 export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -73,4 +75,20 @@ export function copyFolderCommands(folders: readonly string[], inputDir: string,
       const to = path.join(outputDir, f);
       return `node -e "require('node:fs').cpSync(process.argv[1], process.argv[2], { recursive: true })" "${from}" "${to}"`;
     });
+}
+
+/**
+ * Commands that put the validated-rules cache (lib/rules/parse-cache.ts) into the bundle's
+ * `rules/` folder, after `copyFolderCommands` copied the folder. The cache is built here, in the
+ * synth process, from the same files; the command copies it from a temporary file named by its
+ * digest (a hook returns commands, and the output folder does not exist yet when it is called).
+ */
+export function ruleCacheCommands(outputDir: string, projectRoot: string = PROJECT_ROOT): string[] {
+  const rules = path.join(projectRoot, "rules");
+  if (!existsSync(rules)) return [];
+  const { json } = buildRuleCacheSync(rules);
+  const staged = path.join(tmpdir(), `rules-cache-${ruleTextDigest(json).slice(0, 16)}.json`);
+  writeFileSync(staged, json);
+  const to = path.join(outputDir, "rules", RULES_CACHE_FILE);
+  return [`node -e "require('node:fs').copyFileSync(process.argv[1], process.argv[2])" "${staged}" "${to}"`];
 }

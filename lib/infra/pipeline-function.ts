@@ -5,7 +5,7 @@ import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { BUNDLE_OPTIONS, copyFolderCommands, PROJECT_ROOT } from "./bundling.js";
+import { BUNDLE_OPTIONS, copyFolderCommands, PROJECT_ROOT, ruleCacheCommands } from "./bundling.js";
 
 export interface PipelineFunctionProps {
   /** The handler file (exports `handler`). */
@@ -108,7 +108,10 @@ export class PipelineFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (inputDir: string, outputDir: string) => copyFolderCommands(folders, inputDir, outputDir, projectRoot),
+          afterBundling: (inputDir: string, outputDir: string) => [
+            ...copyFolderCommands(folders, inputDir, outputDir, projectRoot),
+            ...(folders.includes("rules") ? ruleCacheCommands(outputDir, projectRoot) : []),
+          ],
         },
       },
     });

@@ -6,7 +6,8 @@ export {
   type RuleDocument, type RuleMetadata, type RuleTransform, type RuleType, type Severity, type Threat,
   type ThreatMatchRule, type ThreatSubtechnique, type ThreatTactic, type ThreatTechnique, type ThresholdRule,
 } from "./model.js";
-export { findRuleFiles, loadRuleFile, loadRules, parseRule, type LoadedRule, type RuleLoadResult } from "./load.js";
+export { findRuleFiles, loadRuleFile, loadRules, parseRule, type LoadedRule, type RuleCacheLookup, type RuleLoadResult } from "./load.js";
+export { buildRuleCacheSync, readRuleCache, ruleTextDigest, RULES_CACHE_FILE, type CachedRule, type RuleParseCache } from "./parse-cache.js";
 export {
   classifyHeading, GUIDE_LIMITS, normalizeHeading, parseGuide, type Guide, type GuideBlock, type GuideListItem, type GuideSection,
   type GuideSectionKind, type Inline,

@@ -46,14 +46,21 @@ export function parseRule(text: string, file: string): RuleLoadResult {
   return { success: true, rule: { file, text, metadata, rule, transform } };
 }
 
-/** Reads and parses one rule file. */
-export async function loadRuleFile(file: string): Promise<RuleLoadResult> {
+/** What a cache of validated rule files (parse-cache.ts) offers the loader. */
+export interface RuleCacheLookup {
+  get(text: string): { readonly metadata: RuleMetadata; readonly rule: Rule; readonly transform: RuleTransform | undefined } | undefined;
+}
+
+/** Reads and parses one rule file; a file whose exact text is in `cache` skips parsing. */
+export async function loadRuleFile(file: string, cache?: RuleCacheLookup): Promise<RuleLoadResult> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
     return fail(file, [ioError(file, err)]);
   }
+  const cached = cache?.get(text);
+  if (cached) return { success: true, rule: { file, text, metadata: cached.metadata, rule: cached.rule, transform: cached.transform } };
   return parseRule(text, file);
 }
 
@@ -64,7 +71,7 @@ export async function loadRuleFile(file: string): Promise<RuleLoadResult> {
  * an earlier file makes the later file fail with a `duplicate` error: detection state and
  * alert ids are keyed by rule id, so a rule set must not contain one twice.
  */
-export async function loadRules(paths: string | readonly string[]): Promise<RuleLoadResult[]> {
+export async function loadRules(paths: string | readonly string[], options: { readonly cache?: RuleCacheLookup } = {}): Promise<RuleLoadResult[]> {
   const results: RuleLoadResult[] = [];
   const seenFiles = new Set<string>();
   const seenIds = new Map<string, string>();
@@ -78,7 +85,7 @@ export async function loadRules(paths: string | readonly string[]): Promise<Rule
       const real = await realpath(file).catch(() => path.resolve(file));
       if (seenFiles.has(real)) continue;
       seenFiles.add(real);
-      const result = await loadRuleFile(file);
+      const result = await loadRuleFile(file, options.cache);
       if (result.success) {
         const id = result.rule.rule.rule_id;
         const first = seenIds.get(id);
