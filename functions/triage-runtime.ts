@@ -15,6 +15,7 @@ import { parseRoutingConfig } from "../lib/deliver/routing.js";
 import { ENV } from "../lib/infra/env.js";
 import { s3ClientFromEnv, s3ObjectReader } from "../lib/ingest/s3.js";
 import { loadRules } from "../lib/rules/load.js";
+import { readRuleCache } from "../lib/rules/parse-cache.js";
 import { DynamoDbItemStore } from "../lib/store/dynamodb.js";
 import type { ItemStore } from "../lib/store/items.js";
 import { reputationCache } from "../lib/store/reputation-cache.js";
@@ -68,7 +69,9 @@ async function build(logger: Logger, env: Readonly<Record<string, string | undef
   if (problems.length > 0 || !routing.success) throw new TriageConfigurationError(`bad configuration: ${problems.join("; ")}`);
 
   const rulesDir = env[ENV.rulesDir] ?? `${bundleDir()}/rules`;
-  const loaded = await loadRules([rulesDir]);
+  const { cache, problem: cacheProblem } = await readRuleCache(rulesDir);
+  if (cacheProblem) logger.warn("rule cache not used", { problem: cacheProblem });
+  const loaded = await loadRules([rulesDir], cache ? { cache } : {});
   for (const r of loaded) if (!r.success) logger.error("rule not loaded", { file: r.file, errors: r.errors.map((e) => e.message) });
   const rules = ruleContexts(loaded.flatMap((r) => (r.success ? [r.rule] : [])));
 
