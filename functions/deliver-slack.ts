@@ -13,29 +13,38 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { parser } from "@aws-lambda-powertools/parser/middleware";
 import { SqsSchema } from "@aws-lambda-powertools/parser/schemas/sqs";
 import type { SqsEvent } from "@aws-lambda-powertools/parser/types";
-import { ChangeMessageVisibilityCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse } from "aws-lambda";
 import { digestLimitFromEnv, SlackJobSchema } from "../lib/deliver/digest.js";
 import { deliverSlackJob, type SlackDeliveryDeps } from "../lib/deliver/slack-delivery.js";
 import { ENV } from "../lib/infra/env.js";
 import { loadSlackTarget } from "../lib/deliver/slack-secret.js";
+import { DynamoDbItemStore } from "../lib/store/dynamodb.js";
 import { logger, metrics } from "./observability.js";
-import { triageRuntime } from "./triage-runtime.js";
 
-let deps: Promise<SlackDeliveryDeps> | null = null;
+let deps: Promise<SlackDeliveryDeps & { readonly sqs: SQSClient }> | null = null;
 
-function slackDeps(): Promise<SlackDeliveryDeps> {
-  deps ??= (async (): Promise<SlackDeliveryDeps> => {
-    const rt = await triageRuntime(logger);
+/**
+ * What a delivery needs: the table (the stored triage result, leases and marks), the Slack target
+ * from Secrets Manager, and the queue. Nothing of triage (rules, reputation): the card is built
+ * from the stored result.
+ */
+function slackDeps(): Promise<SlackDeliveryDeps & { readonly sqs: SQSClient }> {
+  deps ??= (async (): Promise<SlackDeliveryDeps & { readonly sqs: SQSClient }> => {
+    const table = process.env[ENV.table];
     const secretId = process.env[ENV.slackSecretId];
     const queueUrl = process.env[ENV.slackQueueUrl];
-    if (!secretId || !queueUrl) throw new Error(`bad configuration: ${ENV.slackSecretId} and ${ENV.slackQueueUrl} must be set`);
+    if (!table || !secretId || !queueUrl) throw new Error(`bad configuration: ${ENV.table}, ${ENV.slackSecretId} and ${ENV.slackQueueUrl} must be set`);
     const target = await loadSlackTarget(secretId);
+    // The store adapter retries throttling itself, with jitter (as in the other functions).
+    const store = new DynamoDbItemStore({ client: new DynamoDBClient({ maxAttempts: 1 }), tableName: table });
+    const sqs = new SQSClient({});
     return {
-      store: rt.store, target,
+      store, target, sqs,
       digest: { limit: digestLimitFromEnv(process.env[ENV.slackDigestThreshold]) },
       scheduleDigest: async (job, delaySeconds) => {
-        await rt.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(job), DelaySeconds: delaySeconds }));
+        await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(job), DelaySeconds: delaySeconds }));
       },
     };
   })().catch((err: unknown) => {
@@ -47,7 +56,6 @@ function slackDeps(): Promise<SlackDeliveryDeps> {
 
 async function deliver(event: SqsEvent): Promise<SQSBatchResponse> {
   const d = await slackDeps();
-  const rt = await triageRuntime(logger);
   const failures: { itemIdentifier: string }[] = [];
   for (const record of event.Records) {
     let job;
@@ -67,7 +75,7 @@ async function deliver(event: SqsEvent): Promise<SQSBatchResponse> {
       failures.push({ itemIdentifier: record.messageId });
       if (outcome.kind === "retry") {
         const queueUrl = process.env[ENV.slackQueueUrl]!;
-        await rt.sqs.send(new ChangeMessageVisibilityCommand({
+        await d.sqs.send(new ChangeMessageVisibilityCommand({
           QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: Math.min(43_200, outcome.retryAfterSeconds),
         })).catch((err: unknown) => logger.warn("could not set the retry delay", { error: err instanceof Error ? err.message : String(err) }));
       }

@@ -19,7 +19,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import type { CfnRole } from "aws-cdk-lib/aws-iam";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BUNDLED_FOLDERS, FUNCTION_NAMES, PROJECT_ROOT, copyFolderCommands, defaultEntry, type FunctionName } from "../lib/infra/bundling.js";
+import { BUNDLED_FOLDERS, FUNCTION_NAMES, PROJECT_ROOT, copyFolderCommands, defaultEntry, ruleCacheCommands, type FunctionName } from "../lib/infra/bundling.js";
 import { ConfigError, loadConfig } from "../lib/infra/config.js";
 import { ENV } from "../lib/infra/env.js";
 import { DETECT_METRICS } from "../lib/infra/operations.js";
@@ -520,17 +520,19 @@ describe("problems found before any construct exists", () => {
 });
 
 describe("bundling", () => {
-  it("copies the rules folder next to the bundle (RULES_DIR=/var/task/rules) with a portable command", () => {
+  it("copies the rules folder next to the bundle (RULES_DIR=/var/task/rules) with its rule cache, with portable commands", () => {
     expect(BUNDLED_FOLDERS.detect).toEqual(["rules"]);
     expect(BUNDLED_FOLDERS.sweep).toContain("rules");
-    expect(BUNDLED_FOLDERS["deliver-slack"]).toContain("rules"); // it starts from the triage runtime
+    expect(BUNDLED_FOLDERS["deliver-slack"]).toEqual([]); // it builds cards from stored triage results
     expect(BUNDLED_FOLDERS.triage).toContain("rules");
     const out = mkdtempSync(path.join(tmpdir(), "infra-bundle-"));
     try {
       const commands = copyFolderCommands(["rules", "no-such-folder"], PROJECT_ROOT, out);
       expect(commands).toHaveLength(1); // folders that do not exist are skipped
-      for (const c of commands) execSync(c, { cwd: PROJECT_ROOT, stdio: "pipe" });
-      expect(readdirSync(path.join(out, "rules"))).toEqual(expect.arrayContaining(readdirSync(path.join(PROJECT_ROOT, "rules"))));
+      for (const c of [...commands, ...ruleCacheCommands(out)]) execSync(c, { cwd: PROJECT_ROOT, stdio: "pipe" });
+      expect(readdirSync(path.join(out, "rules"))).toEqual(expect.arrayContaining([...readdirSync(path.join(PROJECT_ROOT, "rules")), ".rules-cache.json"]));
+      const cache = JSON.parse(readFileSync(path.join(out, "rules", ".rules-cache.json"), "utf8")) as { entries: object };
+      expect(Object.keys(cache.entries)).toHaveLength(readdirSync(path.join(PROJECT_ROOT, "rules")).filter((f) => f.endsWith(".toml")).length);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

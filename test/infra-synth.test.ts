@@ -83,7 +83,8 @@ describe("cdk synth (the CLI, with bundling)", () => {
       expectBundle(assets.get("detect")!.dir, ["rules"]);
       expectBundle(assets.get("sweep")!.dir, ["rules"]);
       expectBundle(assets.get("triage")!.dir, ["rules"]);
-      expectBundle(assets.get("deliver-slack")!.dir, ["rules"]);
+      expectBundle(assets.get("deliver-slack")!.dir, []);
+      expect(existsSync(path.join(assets.get("deliver-slack")!.dir, "rules"))).toBe(false);
       const report = JSON.parse(readFileSync(path.join(outdir, "validation-report.json"), "utf8")) as { pluginReports: { summary?: { status?: string } }[] };
       for (const r of report.pluginReports) expect(r.summary?.status ?? "success").toBe("success");
     } finally {

@@ -25,13 +25,13 @@ export function defaultEntry(name: FunctionName, projectRoot: string = PROJECT_R
  * `<bundle>/rules/...`, i.e. `/var/task/rules` on Lambda). detect and sweep compile the rules;
  * triage (and the sweep's re-triage) reads their investigation guides and `[[transform]]` tables,
  * and the optional offline reputation lists (`lists/`, when the repository has one).
- * deliver-slack starts from the triage runtime, which reads the rules folder on start-up.
+ * deliver-slack builds its cards from stored triage results and needs neither.
  */
 export const BUNDLED_FOLDERS: Readonly<Record<FunctionName, readonly string[]>> = {
   detect: ["rules"],
   sweep: ["rules", "lists"],
   triage: ["rules", "lists"],
-  "deliver-slack": ["rules"],
+  "deliver-slack": [],
 };
 
 /** Lambda puts a zip function's code in /var/task (LAMBDA_TASK_ROOT). */

@@ -335,8 +335,6 @@ export class EqlStreamTriageStack extends Stack {
         timeout: Duration.seconds(30),
         environment: {
           [ENV.table]: this.table.tableName,
-          // deliver-slack builds on the triage runtime, which reads the rules at start-up.
-          [ENV.rulesDir]: rulesDir,
           [ENV.slackSecretId]: cfg.slackSecret,
           // A storm digest is posted by a delayed message on this same queue (lib/deliver/digest.ts).
           [ENV.slackQueueUrl]: this.slackQueue.queueUrl,
