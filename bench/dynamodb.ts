@@ -11,8 +11,6 @@
  *
  * Run alone: `npx tsx bench/dynamodb.ts [--events N] [--all-events N]`.
  */
-import { createServer, request } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
@@ -25,6 +23,7 @@ import { DynamoDbItemStore } from "../lib/store/dynamodb.js";
 import { createStateTable } from "../lib/store/dynamodb-table.js";
 import { withTimeOffset } from "../lib/store/time-offset.js";
 import { startDynamoLocal, testDynamoClient } from "../test/helpers/dynamodb-local.js";
+import { startDynamoProxy, type DynamoProxy } from "../test/helpers/dynamodb-proxy.js";
 import { fixtureRules } from "./detect.js";
 import { generateEvents } from "./generate.js";
 import { DEFAULT_FIXTURE, loadFixture, ROOT } from "./rules.js";
@@ -74,83 +73,6 @@ export interface DynamoBench {
   readonly prices: typeof PRICES;
 }
 
-interface Meter {
-  readonly endpoint: string;
-  readonly requests: Map<string, number>;
-  readUnits: number;
-  writeUnits: number;
-  reset(): void;
-  stop(): Promise<void>;
-}
-
-/** Counts requests and consumed capacity on their way to DynamoDB Local. */
-async function startMeter(target: string): Promise<Meter> {
-  const upstream = new URL(target);
-  const meter = {
-    endpoint: "", requests: new Map<string, number>(), readUnits: 0, writeUnits: 0,
-    reset() {
-      meter.requests.clear();
-      meter.readUnits = 0;
-      meter.writeUnits = 0;
-    },
-    stop: async () => {},
-  };
-  const WITH_CAPACITY = new Set(["Query", "GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "Scan", "BatchGetItem"]);
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const op = String(req.headers["x-amz-target"] ?? "").split(".").pop() ?? "";
-      meter.requests.set(op, (meter.requests.get(op) ?? 0) + 1);
-      let body = Buffer.concat(chunks);
-      if (WITH_CAPACITY.has(op)) {
-        // DynamoDB Local does not check the payload signature, so the request can be amended.
-        body = Buffer.from(JSON.stringify({ ...JSON.parse(body.toString("utf8")) as object, ReturnConsumedCapacity: "TOTAL" }));
-      }
-      const headers = { ...req.headers, host: upstream.host, "content-length": String(body.length) };
-      const out = request({ hostname: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers }, (up) => {
-        const parts: Buffer[] = [];
-        up.on("data", (c: Buffer) => parts.push(c));
-        up.on("end", () => {
-          const text = Buffer.concat(parts);
-          if (WITH_CAPACITY.has(op) && up.statusCode === 200) count(meter, op, JSON.parse(text.toString("utf8")) as { ConsumedCapacity?: unknown });
-          const h = { ...up.headers };
-          delete h["x-amz-crc32"]; // the body is passed on unchanged, but keep the SDK from checking a header we did not touch either way
-          res.writeHead(up.statusCode ?? 502, h);
-          res.end(text);
-        });
-      });
-      out.on("error", () => res.destroy());
-      out.end(body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  meter.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  meter.stop = () => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
-  return meter;
-}
-
-interface Capacity {
-  readonly CapacityUnits?: number;
-  readonly ReadCapacityUnits?: number;
-  readonly WriteCapacityUnits?: number;
-}
-
-function count(meter: Meter, op: string, response: { ConsumedCapacity?: unknown }): void {
-  const list = (Array.isArray(response.ConsumedCapacity) ? response.ConsumedCapacity : response.ConsumedCapacity ? [response.ConsumedCapacity] : []) as Capacity[];
-  const reads = op === "Query" || op === "GetItem" || op === "Scan" || op === "BatchGetItem";
-  for (const c of list) {
-    if (c.ReadCapacityUnits !== undefined || c.WriteCapacityUnits !== undefined) {
-      meter.readUnits += c.ReadCapacityUnits ?? 0;
-      meter.writeUnits += c.WriteCapacityUnits ?? 0;
-    } else if (reads) meter.readUnits += c.CapacityUnits ?? 0;
-    else meter.writeUnits += c.CapacityUnits ?? 0;
-  }
-}
-
 function accepted(lines: readonly string[], from: number): AcceptedEvent[] {
   return lines.slice(from, from + BATCH).map((l, i) => {
     const event = JSON.parse(l) as Record<string, unknown>;
@@ -158,7 +80,7 @@ function accepted(lines: readonly string[], from: number): AcceptedEvent[] {
   });
 }
 
-async function runRules(meter: Meter, localEndpoint: string, table: string, rules: readonly DetectionRule[], lines: readonly string[], sweep = true): Promise<DynamoFigures> {
+async function runRules(meter: DynamoProxy, localEndpoint: string, table: string, rules: readonly DetectionRule[], lines: readonly string[], sweep = true): Promise<DynamoFigures> {
   await createStateTable(testDynamoClient(localEndpoint), table);
   const inner = new DynamoDbItemStore({ client: testDynamoClient(meter.endpoint, { maxAttempts: 1 }), tableName: table });
   let store = inner as import("../lib/store/items.js").ItemStore;
@@ -167,7 +89,7 @@ async function runRules(meter: Meter, localEndpoint: string, table: string, rule
   let idealWrites = 0;
   let clock = 0;
   let nextMinute: number | null = null;
-  meter.reset();
+  meter.resetCounts();
   let batches = 0;
   for (let i = 0; i < lines.length; i += BATCH) {
     const batch = accepted(lines, i);
@@ -187,19 +109,19 @@ async function runRules(meter: Meter, localEndpoint: string, table: string, rule
     nextMinute = swept.nextMinute;
     totals.alerts += swept.stats.alerts;
   }
-  const requests = Object.fromEntries([...meter.requests].sort());
-  const all = [...meter.requests.values()].reduce((a, b) => a + b, 0);
+  const requests = Object.fromEntries([...meter.counts].sort());
+  const all = [...meter.counts.values()].reduce((a, b) => a + b, 0);
   const k = 1000 / lines.length;
   const r1 = (x: number) => Math.round(x * 10) / 10;
   const usd = { reads: meter.readUnits / lines.length * 1e6 * PRICES.readUnitUsd, writes: meter.writeUnits / lines.length * 1e6 * PRICES.writeUnitUsd };
   return {
     rules: rules.length, events: lines.length, batches, candidateRows: totals.candidates, partitionsTouched: totals.partitions, alerts: totals.alerts, requests,
     perThousandEvents: {
-      requests: r1(all * k), writeRequests: r1((meter.requests.get("BatchWriteItem") ?? 0) * k), queries: r1((meter.requests.get("Query") ?? 0) * k),
+      requests: r1(all * k), writeRequests: r1((meter.counts.get("BatchWriteItem") ?? 0) * k), queries: r1((meter.counts.get("Query") ?? 0) * k),
       readUnits: r1(meter.readUnits * k), writeUnits: r1(meter.writeUnits * k), candidateRows: r1(totals.candidates * k),
     },
-    writeRequestsPerIdeal: idealWrites === 0 ? 1 : Math.round(((meter.requests.get("BatchWriteItem") ?? 0) / idealWrites) * 1000) / 1000,
-    queriesPerPartition: totals.partitions === 0 ? 1 : Math.round(((meter.requests.get("Query") ?? 0) / totals.partitions) * 1000) / 1000,
+    writeRequestsPerIdeal: idealWrites === 0 ? 1 : Math.round(((meter.counts.get("BatchWriteItem") ?? 0) / idealWrites) * 1000) / 1000,
+    queriesPerPartition: totals.partitions === 0 ? 1 : Math.round(((meter.counts.get("Query") ?? 0) / totals.partitions) * 1000) / 1000,
     usdPerMillionEvents: { reads: Math.round(usd.reads * 1000) / 1000, writes: Math.round(usd.writes * 1000) / 1000, total: Math.round((usd.reads + usd.writes) * 1000) / 1000 },
   };
 }
@@ -218,7 +140,8 @@ function nonMatching(lines: readonly string[], rules: readonly DetectionRule[], 
 
 export async function measureDynamo(lines: readonly string[], options: { seedEvents: number; allEvents: number; fixture?: string }): Promise<DynamoBench> {
   const dynamo = await startDynamoLocal();
-  const meter = await startMeter(dynamo.endpoint);
+  // The test suite's proxy in front of DynamoDB Local, counting requests and consumed capacity.
+  const meter = await startDynamoProxy(dynamo.endpoint, { meterCapacity: true });
   try {
     const seed = (await loadDetectionRules([join(ROOT, "rules")])).rules;
     const all = fixtureRules(loadFixture(options.fixture ?? DEFAULT_FIXTURE));
