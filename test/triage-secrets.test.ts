@@ -3,52 +3,28 @@
  * the JSON 1.1 protocol, reached through AWS_ENDPOINT_URL_SECRETS_MANAGER as a deployment would
  * reach the real service (the code under test builds its client with no endpoint of its own).
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { clearProviderKeysCache, loadProviderKeys, ProviderKeysError } from "../lib/triage/reputation/secrets.js";
+import { startSecretsServer, type SecretsServer } from "./helpers/secrets-server.js";
 
-const SECRETS: Record<string, { SecretString?: string; SecretBinary?: string }> = {
-  "rep/keys": { SecretString: JSON.stringify({ abuseipdb: "abuse-key-123", greynoise: "gn-key-456" }) },
-  "rep/abuse-only": { SecretString: JSON.stringify({ abuseipdb: "abuse-key-123", other: "ignored" }) },
-  "rep/empty-object": { SecretString: "{}" },
-  "rep/not-json": { SecretString: "abuseipdb=abuse-key-123" },
-  "rep/array": { SecretString: "[\"abuse-key-123\"]" },
-  "rep/wrong-types": { SecretString: JSON.stringify({ abuseipdb: 12345, greynoise: ["secret-value-xyz"] }) },
-  "rep/blank": { SecretString: JSON.stringify({ abuseipdb: "  " }) },
+const SECRETS = {
+  "rep/keys": JSON.stringify({ abuseipdb: "abuse-key-123", greynoise: "gn-key-456" }),
+  "rep/abuse-only": JSON.stringify({ abuseipdb: "abuse-key-123", other: "ignored" }),
+  "rep/empty-object": "{}",
+  "rep/not-json": "abuseipdb=abuse-key-123",
+  "rep/array": "[\"abuse-key-123\"]",
+  "rep/wrong-types": JSON.stringify({ abuseipdb: 12345, greynoise: ["secret-value-xyz"] }),
+  "rep/blank": JSON.stringify({ abuseipdb: "  " }),
   "rep/binary": { SecretBinary: Buffer.from("abc").toString("base64") },
 };
 
-let server: Server;
-const requests: { target: string; contentType: string; secretId: string; signed: boolean }[] = [];
-let failNext = 0;
+let server: SecretsServer;
 const saved: Record<string, string | undefined> = {};
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c: Buffer) => (body += c.toString("utf8")));
-    req.on("end", () => {
-      const input = JSON.parse(body || "{}") as { SecretId?: string };
-      const target = String(req.headers["x-amz-target"] ?? "");
-      requests.push({ target, contentType: String(req.headers["content-type"] ?? ""), secretId: input.SecretId ?? "", signed: String(req.headers.authorization ?? "").startsWith("AWS4-HMAC-SHA256") });
-      const send = (status: number, payload: object): void => {
-        res.writeHead(status, { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "req-1" });
-        res.end(JSON.stringify(payload));
-      };
-      if (failNext > 0) {
-        failNext--;
-        return send(500, { __type: "InternalServiceError", message: "Secrets Manager is having a bad day" });
-      }
-      if (target !== "secretsmanager.GetSecretValue") return send(400, { __type: "InvalidRequestException", message: `unexpected target ${target}` });
-      const secret = SECRETS[input.SecretId ?? ""];
-      if (!secret) return send(400, { __type: "ResourceNotFoundException", message: "Secrets Manager can't find the specified secret." });
-      send(200, { ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${input.SecretId}-AbCdEf`, Name: input.SecretId, VersionId: "v1", VersionStages: ["AWSCURRENT"], CreatedDate: 1714550400, ...secret });
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  server = await startSecretsServer(SECRETS);
   const env = {
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: server.endpoint,
     AWS_REGION: "us-east-1",
     AWS_ACCESS_KEY_ID: "test",
     AWS_SECRET_ACCESS_KEY: "test",
@@ -70,14 +46,14 @@ afterAll(async () => {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
-  server?.closeAllConnections();
-  await new Promise<void>((r) => server?.close(() => r()));
+  await server?.stop();
 });
 
 beforeEach(() => {
   clearProviderKeysCache();
-  requests.length = 0;
-  failNext = 0;
+  server.requests.length = 0;
+  server.calls.length = 0;
+  server.failNext(0);
 });
 
 async function failure(secretId: string): Promise<ProviderKeysError> {
@@ -89,7 +65,7 @@ async function failure(secretId: string): Promise<ProviderKeysError> {
 describe("loadProviderKeys", () => {
   it("reads the keys with a signed JSON 1.1 GetSecretValue through AWS_ENDPOINT_URL_SECRETS_MANAGER", async () => {
     expect(await loadProviderKeys("rep/keys")).toEqual({ abuseipdb: "abuse-key-123", greynoise: "gn-key-456" });
-    expect(requests).toEqual([{ target: "secretsmanager.GetSecretValue", contentType: "application/x-amz-json-1.1", secretId: "rep/keys", signed: true }]);
+    expect(server.calls).toEqual([{ target: "secretsmanager.GetSecretValue", contentType: "application/x-amz-json-1.1", secretId: "rep/keys", signed: true }]);
     expect(await loadProviderKeys("rep/abuse-only")).toEqual({ abuseipdb: "abuse-key-123" });
     expect(await loadProviderKeys("rep/empty-object")).toEqual({});
   });
@@ -98,10 +74,10 @@ describe("loadProviderKeys", () => {
     const [a, b] = await Promise.all([loadProviderKeys("rep/keys"), loadProviderKeys("rep/keys")]);
     expect(a).toEqual(b);
     await loadProviderKeys("rep/keys");
-    expect(requests).toHaveLength(1);
+    expect(server.requests).toHaveLength(1);
     clearProviderKeysCache();
     await loadProviderKeys("rep/keys");
-    expect(requests).toHaveLength(2);
+    expect(server.requests).toHaveLength(2);
   });
 
   it("a missing secret is a clear not_found error", async () => {
@@ -126,11 +102,11 @@ describe("loadProviderKeys", () => {
   });
 
   it("a failed read is not kept: the next call tries again", async () => {
-    failNext = 10;
+    server.failNext(10);
     const err = await failure("rep/keys");
     expect(err.code).toBe("unavailable");
     expect(err.message).toMatch(/^reading reputation secret rep\/keys failed: InternalServiceError: Secrets Manager is having a bad day/);
-    failNext = 0;
+    server.failNext(0);
     expect(await loadProviderKeys("rep/keys")).toEqual({ abuseipdb: "abuse-key-123", greynoise: "gn-key-456" });
   });
 });
