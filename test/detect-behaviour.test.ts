@@ -201,6 +201,14 @@ describe("sequences in the stream", () => {
     expect(after.alerts.map((a) => a.events.map((e) => (e as { event: { id: string } }).event.id))).toEqual([["p3", "p4"]]);
   });
 
+  it("the partition window cap counts the hits inside summaries, not just the items", async () => {
+    const ctx = { store: new MemoryItemStore(), rules: [rule('sequence by host.id with maxspan=1m [process where process.pid == 1] [process where process.pid == 2] until [process where process.pid == 9]')], options: { partitionWindowCap: 100 } };
+    const flood = Array.from({ length: 300 }, (_, i) => proc(1000 + i, 1000 + i, { process: { pid: 9 }, event: { id: `u${i}`, category: ["process"], action: "start" } }));
+    const out = await run(ctx, flood);
+    expect(out.stats.candidates).toBe(1); // one summary item
+    expect(out.stats.partitionOverflows).toBe(1);
+  });
+
   it("sample rules alert on a combination within the look-back, each event used once per stage", async () => {
     const ctx = { store: new MemoryItemStore(), rules: [rule('sample by host.id [process where process.pid == 1] [process where process.pid == 2]', { from: "now-5m" })] };
     const a = await run(ctx, [proc(1, 0, { process: { pid: 1 } }), proc(2, 1000, { process: { pid: 2 } })]);

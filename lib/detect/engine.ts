@@ -453,12 +453,15 @@ async function evaluatePartition(
     : {};
   for (let attempt = 0; ; attempt++) {
     const items = await ctx.store.query(w.pk, range, { nowSec, limit: options.partitionWindowCap + 1 });
-    const overflow = items.length > options.partitionWindowCap;
-    if (overflow) {
-      out.stats.partitionOverflows++;
-      items.length = options.partitionWindowCap;
-    }
+    let overflow = items.length > options.partitionWindowCap;
+    if (overflow) items.length = options.partitionWindowCap;
     const { events, claimed, claimAlerts } = readPartition(items);
+    // A summary item holds up to 500 hits: the cap bounds the events the machine replays too.
+    if (events.length > options.partitionWindowCap) {
+      overflow = true;
+      events.length = options.partitionWindowCap;
+    }
+    if (overflow) out.stats.partitionOverflows++;
     const matches = rule.query.kind === "Sample"
       ? sampleMatches(rule, events, claimed, (m) => mode === "sweep" || m.some((d) => w.batchIds.has(d.id)))
       : sequenceMatches(rule, events, claimed);
