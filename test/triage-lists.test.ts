@@ -239,6 +239,29 @@ describe("parseList: every format", () => {
     expect(p.badSamples.map((b) => b.line)).toEqual([3, 4]);
   });
 
+  it("Feodo Tracker: ipblocklist.csv, by its header's columns", () => {
+    const csv = [
+      "################################################################",
+      "# abuse.ch Feodo Tracker Botnet C2 IP Blocklist (CSV)          #",
+      "################################################################",
+      "#",
+      "\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"",
+      "\"2021-01-17 07:44:46\",\"51.75.144.54\",\"443\",\"online\",\"2024-05-01\",\"Dridex\"",
+      "\"2022-04-12 07:51:10\",\"2001:db8::7\",\"8080\",\"offline\",\"2024-04-30\",\"QakBot\"",
+      "\"2022-04-12 07:51:10\",\"not-an-ip\",\"8080\",\"offline\",\"2024-04-30\",\"Emotet\"",
+      "\"2022-04-12 07:51:10\"",
+      "# END 4 entries",
+    ].join("\r\n");
+    const p = parseList(csv);
+    expect(p.format).toBe("feodo-csv");
+    expect(p.entries.map((e) => [e.network.text, e.value.id])).toEqual([["51.75.144.54", "Dridex"], ["2001:db8::7", "QakBot"]]);
+    expect(p.badSamples.map((b) => b.line)).toEqual([8, 9]);
+    expect(p.badSamples[1]!.reason).toBe("CSV row without a dst_ip column");
+    // columns follow the header wherever they are
+    const moved = parseList("\"malware\",\"dst_ip\"\n\"Pikabot\",\"198.51.100.9\"\n");
+    expect(moved.entries.map((e) => [e.network.text, e.value.id])).toEqual([["198.51.100.9", "Pikabot"]]);
+  });
+
   it("counts and samples bad lines with their line numbers and reasons", () => {
     const text = [
       "# header", "1.2.3.4", "1.2.3.4 5.6.7.8", "300.1.1.1", "; comment", "<html><body>oops</body></html>",

@@ -11,6 +11,8 @@
  * - Tor `exit-addresses`: `ExitNode <fingerprint>`, `Published ...`, `LastStatus ...`,
  *   `ExitAddress <ip> <date> <time>` records.
  * - Feodo Tracker JSON (`ipblocklist.json`): one JSON array of `{"ip_address", "port", "malware", ...}`.
+ * - Feodo Tracker CSV (`ipblocklist.csv`): `#` comments, a quoted header line naming `dst_ip` and
+ *   `malware`, then one quoted row per C2 (`"2021-01-17 07:44:46","51.75.144.54","443",...,"Dridex"`).
  *
  * Lines that are none of these are counted and sampled (line number, reason, text), never dropped
  * silently. A load that yields no entry but has bad lines is a failure (an HTML error page, the
@@ -22,7 +24,7 @@ import { gunzipSync } from "node:zlib";
 import type { ObjectReader } from "../../ingest/s3.js";
 import { buildCidrSet, dottedQuadKey, parseNetwork, v4NetworkFromKey, type CidrSet, type Network } from "./cidr-set.js";
 
-export type ListFormat = "spamhaus-drop-json" | "spamhaus-drop-text" | "tor-exit-addresses" | "feodo-json" | "plain";
+export type ListFormat = "spamhaus-drop-json" | "spamhaus-drop-text" | "tor-exit-addresses" | "feodo-json" | "feodo-csv" | "plain";
 
 /** How a listed address counts: block lists (DROP, Feodo C2s) are malicious, Tor exits suspicious. */
 export type ListVerdict = "malicious" | "suspicious";
@@ -66,8 +68,10 @@ export function parseList(text: string): ParsedList {
   const bad: BadLine[] = [];
   let badLines = 0;
   let metadata: Record<string, unknown> | null = null;
-  const kinds = { json: 0, sbl: 0, tor: 0, plain: 0 };
+  const kinds = { json: 0, sbl: 0, tor: 0, csv: 0, plain: 0 };
   let exitNode: string | null = null;
+  /** Columns of a Feodo CSV, from its header line (its published order until one is seen). */
+  let csv = { ip: 1, malware: 5 };
   const reject = (line: number, reason: string, raw: string): void => {
     badLines++;
     if (bad.length < MAX_BAD_SAMPLES) bad.push({ line, reason, text: raw.slice(0, 200) });
@@ -122,6 +126,25 @@ export function parseList(text: string): ParsedList {
       continue;
     }
 
+    if (line.startsWith('"')) {
+      // Feodo's CSV quotes every field and its values never contain quotes or commas.
+      const fields = [...line.matchAll(/"([^"]*)"/g)].map((m) => m[1]!.trim());
+      const ip = fields.indexOf("dst_ip");
+      if (ip >= 0) {
+        const malware = fields.indexOf("malware");
+        csv = { ip, malware };
+        continue;
+      }
+      const token = fields[csv.ip];
+      if (token === undefined || token === "") {
+        reject(lineNo, "CSV row without a dst_ip column", raw);
+        continue;
+      }
+      const family = csv.malware >= 0 ? fields[csv.malware] : undefined;
+      if (add(lineNo, raw, token, family ? family.slice(0, 64) : null)) kinds.csv++;
+      continue;
+    }
+
     const words = line.split(/\s+/);
     switch (words[0]) {
       case "ExitNode":
@@ -153,12 +176,13 @@ export function parseList(text: string): ParsedList {
     }
   }
 
-  const top = Math.max(kinds.json, kinds.sbl, kinds.tor, kinds.plain);
+  const top = Math.max(kinds.json, kinds.sbl, kinds.tor, kinds.csv, kinds.plain);
   const format: ListFormat = top === 0 ? "plain"
     : kinds.json === top ? "spamhaus-drop-json"
       : kinds.sbl === top ? "spamhaus-drop-text"
         : kinds.tor === top ? "tor-exit-addresses"
-          : "plain";
+          : kinds.csv === top ? "feodo-csv"
+            : "plain";
   return { format, entries, badLines, badSamples: bad, metadata };
 }
 
