@@ -3,7 +3,8 @@
  * exceptions: a file that cannot be read, parsed or validated becomes `{ success: false }` with
  * every problem found, and never stops the other files.
  */
-import { readdir, readFile, realpath, stat } from "node:fs/promises";
+import { readdirSync, realpathSync, statSync } from "node:fs";
+import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import type * as z from "zod";
@@ -115,34 +116,44 @@ export async function findRuleFiles(given: string): Promise<FindResult> {
     return fail(given, [ioError(given, err)]);
   }
   if (!info.isDirectory()) return { success: true, files: [given] };
-  const files: string[] = [];
-  const visited = new Set<string>();
-  const walk = async (dir: string): Promise<void> => {
-    const real = await realpath(dir);
-    if (visited.has(real)) return; // a symlink cycle
-    visited.add(real);
-    const entries = await readdir(dir, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
-      const full = path.join(dir, entry.name);
-      let isDir = entry.isDirectory();
-      let isFile = entry.isFile();
-      if (entry.isSymbolicLink()) {
-        const target = await stat(full).catch(() => null);
-        isDir = target?.isDirectory() ?? false;
-        isFile = target?.isFile() ?? false;
-      }
-      if (isDir) await walk(full);
-      else if (isFile && entry.name.endsWith(".toml")) files.push(full);
-    }
-  };
   try {
-    await walk(given);
+    return { success: true, files: ruleFilesUnder(given) };
   } catch (err) {
     return fail(given, [ioError(given, err)]);
   }
-  return { success: true, files };
+}
+
+/**
+ * The `*.toml` files under a folder, recursively, in name order; hidden entries and
+ * `node_modules` are skipped, symlinks followed (each folder once, so a cycle ends). Synchronous:
+ * it also serves the rule cache built in a bundling hook (parse-cache.ts), which the CDK calls
+ * synchronously; rules are listed once per start. Throws on an I/O error.
+ */
+export function ruleFilesUnder(dir: string): string[] {
+  const files: string[] = [];
+  const visited = new Set<string>();
+  const walk = (d: string): void => {
+    const real = realpathSync(d);
+    if (visited.has(real)) return; // a symlink cycle
+    visited.add(real);
+    const entries = readdirSync(d, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
+      const full = path.join(d, entry.name);
+      let isDir = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        const target = statSync(full, { throwIfNoEntry: false });
+        isDir = target?.isDirectory() ?? false;
+        isFile = target?.isFile() ?? false;
+      }
+      if (isDir) walk(full);
+      else if (isFile && entry.name.endsWith(".toml")) files.push(full);
+    }
+  };
+  walk(dir);
+  return files;
 }
 
 function fail(file: string, errors: readonly RuleLoadError[]): { success: false; file: string; errors: readonly RuleLoadError[] } {

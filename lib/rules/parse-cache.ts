@@ -10,10 +10,10 @@
  * the reason, so the worst a stale or broken cache can do is cost the time it was meant to save.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { parseRule } from "./load.js";
+import { parseRule, ruleFilesUnder } from "./load.js";
 import type { Rule, RuleMetadata, RuleTransform } from "./model.js";
 
 export const RULES_CACHE_FILE = ".rules-cache.json";
@@ -37,36 +37,22 @@ export function ruleTextDigest(text: string): string {
 }
 
 /**
- * The cache of a rule folder, as JSON: every `*.toml` file under `dir` (the walk of
- * `findRuleFiles`) that loads. Synchronous, because the CDK calls bundling hooks synchronously.
+ * The cache of a rule folder, as JSON: every `*.toml` file under `dir` (`ruleFilesUnder`, the
+ * walk `findRuleFiles` makes) that loads. Synchronous, because the CDK calls bundling hooks synchronously.
  * A file whose validated form is not plain JSON (a TOML date-time value somewhere) is left out
  * and parsed at run time.
  */
 export function buildRuleCacheSync(dir: string): { readonly json: string; readonly entries: number; readonly files: number } {
   const entries: Record<string, CachedRule> = {};
-  let files = 0;
-  const visited = new Set<string>();
-  const walk = (d: string): void => {
-    const real = realpathSync(d);
-    if (visited.has(real)) return;
-    visited.add(real);
-    for (const name of readdirSync(d).sort()) {
-      if (name.startsWith(".") || name === "node_modules") continue;
-      const full = path.join(d, name);
-      const info = statSync(full, { throwIfNoEntry: false });
-      if (info?.isDirectory()) walk(full);
-      else if (info?.isFile() && name.endsWith(".toml")) {
-        files++;
-        const text = readFileSync(full, "utf8");
-        const r = parseRule(text, full);
-        if (!r.success) continue;
-        const cached: CachedRule = { metadata: r.rule.metadata, rule: r.rule.rule, transform: r.rule.transform };
-        if (isPlainJson(cached)) entries[ruleTextDigest(text)] = cached;
-      }
-    }
-  };
-  walk(dir);
-  return { json: JSON.stringify({ version: VERSION, entries }), entries: Object.keys(entries).length, files };
+  const files = ruleFilesUnder(dir);
+  for (const file of files) {
+    const text = readFileSync(file, "utf8");
+    const r = parseRule(text, file);
+    if (!r.success) continue;
+    const cached: CachedRule = { metadata: r.rule.metadata, rule: r.rule.rule, transform: r.rule.transform };
+    if (isPlainJson(cached)) entries[ruleTextDigest(text)] = cached;
+  }
+  return { json: JSON.stringify({ version: VERSION, entries }), entries: Object.keys(entries).length, files: files.length };
 }
 
 /**
