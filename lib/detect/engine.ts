@@ -413,9 +413,10 @@ function addSummaryEntry(summaries: Summaries, pk: string, entry: SummaryEntry, 
  * Entries keep the full id and nanosecond time: the state machine orders them exactly.
  */
 function summaryItem(pk: string, bucket: bigint, entries: readonly SummaryEntry[], expiresAt: number): Item {
-  const plain = entries
-    .map((e) => [e.ts.toString(), e.tb, e.id, e.stage] as const)
-    .sort((a, b) => (a[0] !== b[0] ? (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1) : a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : a[3] - b[3]));
+  const ordinal = (e: SummaryEntry) => ({ ts: e.ts, tiebreaker: e.tb, id: e.id });
+  const plain = [...entries]
+    .sort((a, b) => compareOrdinals(ordinal(a), ordinal(b)) || a.stage - b.stage)
+    .map((e) => [e.ts.toString(), e.tb, e.id, e.stage] as const);
   const json = JSON.stringify(plain);
   return { pk, sk: summarySortKey(bucket, json), kind: "sum", n: plain.length, expiresAt, z: new Uint8Array(deflateRawSync(json)) };
 }

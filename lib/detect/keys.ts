@@ -25,9 +25,12 @@ export function partitionKey(ruleId: string, tuple: readonly KeyValue[]): string
   return `seq#${ruleId}#${sha256(JSON.stringify(tuple)).slice(0, 32)}`;
 }
 
-/** Sort key of a candidate row: time, event, and the stage it matches (`u` for until). */
-export function rowSortKey(ts: bigint, eventId: string, stage: number | "u"): string {
-  return `${timeKey(ts)}#${idKey(eventId)}#${stage === "u" ? "u" : `s${stage}`}`;
+/**
+ * Sort key of a candidate row: time, event, and the stage it matches. (Until and missing-stage
+ * hits are summary entries, not rows; rows written as `...#u` by earlier versions still read.)
+ */
+export function rowSortKey(ts: bigint, eventId: string, stage: number): string {
+  return `${timeKey(ts)}#${idKey(eventId)}#s${stage}`;
 }
 
 /**

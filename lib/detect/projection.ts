@@ -75,8 +75,7 @@ export function project(event: Event, fields: readonly string[], budget = MAX_EV
     const share = fairShare(found.map((f) => f.bytes), budget);
     for (const f of found) {
       if (f.bytes <= share) continue;
-      const meter = { left: Math.max(0, share - f.field.length), cut: true };
-      f.value = clip(f.raw, 0, meter);
+      f.value = clip(f.raw, 0, { left: Math.max(0, share - f.field.length), cut: true });
       f.cut = true;
     }
   }

@@ -270,9 +270,15 @@ export const ruleSchemas = once(() => {
     NewTermsRuleSchema: typeSchemas.new_terms(),
     ThreatMatchRuleSchema: typeSchemas.threat_match(),
     RuleSchema,
-    RuleDocumentSchema: z.looseObject({ metadata: c.RuleMetadataSchema, rule: RuleSchema, transform: c.RuleTransformSchema.optional() }),
+    RuleDocumentSchema: documentOf(RuleSchema),
   };
 });
+
+/** A whole rule file whose `[rule]` table is `rule`. */
+function documentOf<R extends z.ZodType>(rule: R) {
+  const c = common();
+  return z.looseObject({ metadata: c.RuleMetadataSchema, rule, transform: c.RuleTransformSchema.optional() });
+}
 
 /**
  * The schema a rule file is validated with: the file schema of its `rule.type` when that is a
@@ -288,8 +294,7 @@ export function ruleDocumentSchema(raw: unknown): z.ZodType<RuleDocument> {
   const t = type as RuleType;
   let schema = documentSchemas.get(t);
   if (!schema) {
-    const c = common();
-    schema = z.looseObject({ metadata: c.RuleMetadataSchema, rule: typeSchemas[t](), transform: c.RuleTransformSchema.optional() });
+    schema = documentOf(typeSchemas[t]());
     documentSchemas.set(t, schema);
   }
   return schema as unknown as z.ZodType<RuleDocument>;
